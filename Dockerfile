@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+#
+# all-MiniLM-L6-v2 embedding service. Debian (glibc) Node 20 slim: onnxruntime-node's prebuilt
+# binaries need glibc, so no Alpine. The model is downloaded at build time; the running container
+# never talks to the hub.
+#
+#   docker build -t embedding-service .                       # --build-arg HF_ENDPOINT=<mirror>
+#   docker run --rm -p 8003:8003 --read-only --tmpfs /tmp embedding-service
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# .npmrc (onnxruntime-node-install=skip) must be in place before npm ci.
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.base.json ./
+COPY app ./app
+RUN npm run build
+# Hub or mirror for the model download (build time only); empty means https://huggingface.co.
+ARG HF_ENDPOINT=
+RUN npm run model:fetch -- /app/models/all-MiniLM-L6-v2 --quiet
+RUN npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=8003 \
+    EMBEDDING_MODEL_DIR=/app/models/all-MiniLM-L6-v2 \
+    LOG_LEVEL=info
+WORKDIR /app
+# Owned by root and read-only to the service user: the app writes nothing at runtime.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/models ./models
+# The node image's unprivileged user (uid/gid 1000), also named in the ECS task definition.
+USER node
+EXPOSE 8003
+# No curl in the image: Node's own fetch. 200 only when the model is loaded (503 while loading).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8003)+'/health').then((r)=>process.exit(r.status===200?0:1)).catch(()=>process.exit(1))"]
+# The server itself, no npm wrapper, so SIGTERM reaches Node directly (it drains, then exits).
+CMD ["node", "dist/app/main.js"]

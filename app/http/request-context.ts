@@ -1,0 +1,48 @@
+import { trace } from '@opentelemetry/api';
+import type { Request, Response } from 'express';
+import type { EmbedOutcome } from '../embedding-service';
+
+/** Fields gathered while a request is handled, logged once when it ends. */
+export interface RequestLogFields {
+  texts?: number;
+  prompt_tokens?: number;
+  tokenize_ms?: number;
+  queue_ms?: number;
+  inference_ms?: number;
+}
+
+export function logFields(res: Response): RequestLogFields {
+  return (res.locals.logFields ??= {}) as RequestLogFields;
+}
+
+/** Aborts when the caller disconnects before the response is sent, so queued work for it is skipped. */
+export function requestAbortSignal(req: Request): AbortSignal {
+  const res = req.res as Response;
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+/** Stage timings come out once: on the request's span and in its log line. */
+export function recordTimings(req: Request, texts: number, outcome: EmbedOutcome): void {
+  const { tokenizeMs, queueMs, inferenceMs } = outcome.timings;
+  const fields = logFields(req.res as Response);
+  Object.assign(fields, {
+    texts,
+    prompt_tokens: outcome.promptTokens,
+    tokenize_ms: round(tokenizeMs),
+    queue_ms: round(queueMs),
+    inference_ms: round(inferenceMs),
+  });
+  trace.getActiveSpan()?.setAttributes({
+    'embedding.texts': texts,
+    'embedding.prompt_tokens': outcome.promptTokens,
+    'embedding.tokenize_ms': tokenizeMs,
+    'embedding.queue_ms': queueMs,
+    'embedding.inference_ms': inferenceMs,
+  });
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

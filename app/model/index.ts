@@ -1,0 +1,36 @@
+import { modelPath } from './layout';
+import { loadOnnxEncoder, type SessionOptions } from './onnx-model';
+import { readModelSettings } from './settings';
+import { loadTokenizer, type TokenizedText } from './tokenizer';
+
+export type { TokenizedText } from './tokenizer';
+
+/** The narrow face of the model that the batcher sees: count tokens, embed a batch, close. */
+export interface EmbeddingModel {
+  readonly dimension: number;
+  readonly maxTokens: number;
+  tokenize(text: string): TokenizedText;
+  embed(batch: readonly TokenizedText[]): Promise<Float32Array[]>;
+  close(): Promise<void>;
+}
+
+export interface LoadModelOptions extends SessionOptions {
+  readonly dir: string;
+  readonly onnxFile: string;
+  readonly maxCharsPerText: number;
+}
+
+export async function loadEmbeddingModel(options: LoadModelOptions): Promise<EmbeddingModel> {
+  const settings = await readModelSettings(options.dir);
+  const [tokenizer, encoder] = await Promise.all([
+    loadTokenizer(options.dir, settings.maxSeqLength, options.maxCharsPerText),
+    loadOnnxEncoder(modelPath(options.dir, options.onnxFile), settings, options),
+  ]);
+  return {
+    dimension: settings.dimension,
+    maxTokens: settings.maxSeqLength,
+    tokenize: (text) => tokenizer.tokenize(text),
+    embed: (batch) => encoder.encode(batch.map((t) => t.ids)),
+    close: () => encoder.release(),
+  };
+}

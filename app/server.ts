@@ -1,0 +1,83 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'winston';
+import { Batcher } from './batching/batcher';
+import type { Config } from './config';
+import { createEmbeddingService } from './embedding-service';
+import { createApp } from './http/app';
+import { Lifecycle } from './http/lifecycle';
+import { loadEmbeddingModel, type EmbeddingModel } from './model';
+import { provisionModel } from './model/provision';
+
+export interface RunningServer {
+  readonly port: number;
+  readonly url: string;
+  readonly lifecycle: Lifecycle;
+  /** Settles when the model is loaded (or rejects when it cannot be). */
+  readonly ready: Promise<void>;
+  /** Stops taking connections, finishes what is in flight (up to the grace period), releases the model. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Listens at once (so /health can answer 503 "starting" while the model loads), then provisions and
+ * loads the model and turns ready.
+ */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const lifecycle = new Lifecycle();
+  const app = createApp({ config, logger, lifecycle });
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000; // longer than typical client pools' idle timeout, so callers don't race a close
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info('listening', { port, host: config.host });
+
+  let model: EmbeddingModel | undefined;
+  let batcher: Batcher | undefined;
+  const ready = (async () => {
+    const started = performance.now();
+    await provisionModel(config.model, logger);
+    model = await loadEmbeddingModel({
+      dir: config.model.dir,
+      onnxFile: config.model.onnxFile,
+      maxCharsPerText: config.limits.maxCharsPerText,
+      intraOpThreads: config.inference.intraOpThreads,
+      cpuMemArena: config.inference.cpuMemArena,
+    });
+    batcher = new Batcher(model, config.inference, (report) => {
+      if (report.error !== undefined) {
+        logger.error('inference failed', { batch_size: report.size, error: (report.error as Error)?.stack ?? String(report.error) });
+      } else {
+        logger.debug('batch', { batch_size: report.size, padded_tokens: report.paddedTokens, real_tokens: report.realTokens, duration_ms: report.durationMs, max_queue_wait_ms: report.maxQueueWaitMs });
+      }
+    });
+    const loadMs = Math.round(performance.now() - started);
+    lifecycle.markReady(createEmbeddingService(model, batcher));
+    logger.info(`model loaded in ${loadMs} ms`, { load_ms: loadMs, dir: config.model.dir, file: config.model.onnxFile, intra_op_threads: config.inference.intraOpThreads });
+  })();
+  ready.catch(() => {}); // the caller decides what a failed load means
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      lifecycle.markStopping();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => {
+        logger.warn('shutdown grace period over; closing remaining connections', { grace_ms: config.shutdownGraceMs });
+        server.closeAllConnections();
+      }, config.shutdownGraceMs);
+      await closed;
+      clearTimeout(timer);
+      await batcher?.whenIdle();
+      await model?.close();
+    })());
+
+  return { port, url: `http://127.0.0.1:${port}`, lifecycle, ready, stop };
+}

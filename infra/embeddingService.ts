@@ -1,0 +1,291 @@
+/**
+ * The embedding service on Fargate: its security group and rules, execution and task roles, the
+ * task definition (app + ADOT collector), the Cloud Map service that makes
+ * `embedding.<namespace>` resolve to the healthy task, and the ECS service itself.
+ *
+ * One task, no autoscaling, no load balancer, no public IP. Deployments start the new task and wait
+ * for it to be healthy before stopping the old one (100 % / 200 %), roll back on failure, and
+ * `pulumi up` waits for steady state.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { TMP_VOLUME, collectorConfig, embeddingContainers, pullThroughImage } from './containers';
+import { embeddingSizeProblems, stopTimeoutSeconds } from './sizing';
+
+/** How the task reaches ECR, CloudWatch and X-Ray. */
+export type TaskEgress =
+  | { readonly kind: 'existing' }
+  | {
+      readonly kind: 'endpoints';
+      readonly endpointSecurityGroupId: pulumi.Input<string>;
+      readonly s3PrefixListId: pulumi.Input<string>;
+      /** Registry and repository prefix of the public.ecr.aws pull-through cache. */
+      readonly cacheRegistryId: pulumi.Input<string>;
+      readonly cachePrefix: string;
+      /** The endpoints: the service waits for them before its first task pulls. */
+      readonly ready: pulumi.Resource;
+    };
+
+export interface EmbeddingServiceArgs {
+  readonly serviceName: string;
+  readonly cloudMapServiceName: string;
+  readonly clusterArn: pulumi.Input<string>;
+  readonly vpcId: pulumi.Input<string>;
+  readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  readonly namespaceId: pulumi.Input<string>;
+  /** Security groups allowed to call the service on its port, by name (django, chat). */
+  readonly clientSecurityGroupIds: Readonly<Record<string, pulumi.Input<string>>>;
+  readonly egress: TaskEgress;
+  readonly image: pulumi.Input<string>;
+  readonly repositoryArn: pulumi.Input<string>;
+  readonly collectorImage: string;
+  readonly region: string;
+  readonly port: number;
+  readonly cpu: number;
+  readonly memory: number;
+  readonly logLevel: string;
+  readonly shutdownGraceMs: number;
+  readonly cpuArchitecture: 'X86_64' | 'ARM64';
+  readonly logGroupName: pulumi.Input<string>;
+  readonly logGroupArn: pulumi.Input<string>;
+  readonly metricsLogGroupName: pulumi.Input<string>;
+  readonly metricsLogGroupArn: pulumi.Input<string>;
+  readonly metricsNamespace: string;
+  /** Cloud Map A record TTL (seconds). */
+  readonly dnsTtl?: number;
+  readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+const ASSUME_ECS_TASKS = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+export class EmbeddingService extends pulumi.ComponentResource {
+  /** The ECS service: clients depend on it (it waits for steady state). */
+  public readonly service: aws.ecs.Service;
+  public readonly serviceName: pulumi.Output<string>;
+  public readonly securityGroupId: pulumi.Output<string>;
+  public readonly taskDefinitionArn: pulumi.Output<string>;
+  public readonly discoveryServiceArn: pulumi.Output<string>;
+
+  constructor(name: string, args: EmbeddingServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('superschedules:embedding:Service', name, args, opts);
+    const sizeProblems = embeddingSizeProblems(args.cpu, args.memory);
+    if (sizeProblems.length > 0) throw new Error(sizeProblems.join('; '));
+    if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new Error(`bad port ${args.port}`);
+    if (Object.keys(args.clientSecurityGroupIds).length === 0) throw new Error('at least one client security group');
+    const dnsTtl = args.dnsTtl ?? 10;
+    if (dnsTtl < 0 || dnsTtl > 60) throw new Error(`Cloud Map TTL should stay short (0-60 s), got ${dnsTtl}`);
+    const parent = { parent: this };
+    const tags = args.tags;
+
+    // Security group: no inline rules; every rule below is its own resource (and visible to tests).
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: args.vpcId,
+        description: `${args.serviceName}: TCP ${args.port} from its clients only`,
+        revokeRulesOnDelete: true,
+        tags,
+      },
+      parent,
+    );
+    const rules: pulumi.Resource[] = Object.entries(args.clientSecurityGroupIds).map(
+      ([client, sourceSg]) =>
+        new aws.vpc.SecurityGroupIngressRule(
+          `${name}-from-${client}`,
+          {
+            securityGroupId: sg.id,
+            description: `${client} tasks`,
+            ipProtocol: 'tcp',
+            fromPort: args.port,
+            toPort: args.port,
+            referencedSecurityGroupId: sourceSg,
+          },
+          parent,
+        ),
+    );
+    // Egress: HTTPS to the AWS APIs only (ECR, CloudWatch Logs/metrics, X-Ray). DNS goes to the
+    // VPC resolver, which security groups do not filter; the collector is reached over loopback.
+    const egress = args.egress;
+    if (egress.kind === 'existing') {
+      rules.push(
+        new aws.vpc.SecurityGroupEgressRule(
+          `${name}-https-out`,
+          { securityGroupId: sg.id, description: 'AWS APIs over NAT or existing endpoints', ipProtocol: 'tcp', fromPort: 443, toPort: 443, cidrIpv4: '0.0.0.0/0' },
+          parent,
+        ),
+      );
+    } else {
+      rules.push(
+        new aws.vpc.SecurityGroupEgressRule(
+          `${name}-to-endpoints`,
+          { securityGroupId: sg.id, description: 'VPC interface endpoints', ipProtocol: 'tcp', fromPort: 443, toPort: 443, referencedSecurityGroupId: egress.endpointSecurityGroupId },
+          parent,
+        ),
+        new aws.vpc.SecurityGroupEgressRule(
+          `${name}-to-s3`,
+          { securityGroupId: sg.id, description: 'S3 gateway endpoint (ECR layers)', ipProtocol: 'tcp', fromPort: 443, toPort: 443, prefixListId: egress.s3PrefixListId },
+          parent,
+        ),
+        new aws.vpc.SecurityGroupIngressRule(
+          `${name}-endpoints-from-task`,
+          { securityGroupId: egress.endpointSecurityGroupId, description: `${args.serviceName} tasks`, ipProtocol: 'tcp', fromPort: 443, toPort: 443, referencedSecurityGroupId: sg.id },
+          parent,
+        ),
+      );
+    }
+
+    const collectorImage: pulumi.Input<string> =
+      egress.kind === 'endpoints'
+        ? pulumi.output(egress.cacheRegistryId).apply((registry) => pullThroughImage(args.collectorImage, registry, args.region, egress.cachePrefix))
+        : args.collectorImage;
+
+    // Execution role: pull the image(s), write the container logs. Nothing else.
+    const executionRole = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: ASSUME_ECS_TASKS, tags }, parent);
+    const pullRepositories: pulumi.Input<string>[] = [args.repositoryArn];
+    const pullThrough: object[] = [];
+    if (egress.kind === 'endpoints') {
+      const cacheRepos = pulumi.interpolate`arn:aws:ecr:${args.region}:${egress.cacheRegistryId}:repository/${egress.cachePrefix}/*`;
+      pullRepositories.push(cacheRepos);
+      pullThrough.push({ Sid: 'PullThroughCache', Effect: 'Allow', Action: ['ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'], Resource: cacheRepos });
+    }
+    new aws.iam.RolePolicy(
+      `${name}-execution-policy`,
+      {
+        role: executionRole.id,
+        policy: pulumi.jsonStringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Sid: 'EcrAuth', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+            { Sid: 'EcrPull', Effect: 'Allow', Action: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'], Resource: pullRepositories },
+            ...pullThrough,
+            { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: pulumi.interpolate`${args.logGroupArn}:*` },
+          ],
+        }),
+      },
+      parent,
+    );
+
+    // Task role: what the collector sends (traces to X-Ray, metrics to CloudWatch). The app itself
+    // calls no AWS API.
+    const taskRole = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: ASSUME_ECS_TASKS, tags }, parent);
+    new aws.iam.RolePolicy(
+      `${name}-task-policy`,
+      {
+        role: taskRole.id,
+        policy: pulumi.jsonStringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'XRay',
+              Effect: 'Allow',
+              Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets', 'xray:GetSamplingStatisticSummaries'],
+              Resource: '*',
+            },
+            {
+              Sid: 'EmfLogs',
+              Effect: 'Allow',
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+              Resource: [args.metricsLogGroupArn, pulumi.interpolate`${args.metricsLogGroupArn}:*`],
+            },
+            {
+              Sid: 'Metrics',
+              Effect: 'Allow',
+              Action: 'cloudwatch:PutMetricData',
+              Resource: '*',
+              Condition: { StringEquals: { 'cloudwatch:namespace': args.metricsNamespace } },
+            },
+          ],
+        }),
+      },
+      parent,
+    );
+
+    const stopTimeout = stopTimeoutSeconds(args.shutdownGraceMs);
+    const containerDefinitions = pulumi
+      .all([args.image, collectorImage, args.logGroupName, args.metricsLogGroupName])
+      .apply(([image, collector, logGroupName, metricsLogGroupName]) =>
+        JSON.stringify(
+          embeddingContainers({
+            image,
+            collectorImage: collector,
+            collectorConfig: collectorConfig({ region: args.region, metricsNamespace: args.metricsNamespace, metricsLogGroupName }),
+            region: args.region,
+            logGroupName,
+            port: args.port,
+            logLevel: args.logLevel,
+            serviceName: args.serviceName,
+            shutdownGraceMs: args.shutdownGraceMs,
+            stopTimeout,
+          }),
+        ),
+      );
+    const taskDefinition = new aws.ecs.TaskDefinition(
+      `${name}-task`,
+      {
+        family: args.serviceName,
+        cpu: String(args.cpu),
+        memory: String(args.memory),
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: args.cpuArchitecture },
+        executionRoleArn: executionRole.arn,
+        taskRoleArn: taskRole.arn,
+        volumes: [{ name: TMP_VOLUME }],
+        containerDefinitions,
+        tags,
+      },
+      parent,
+    );
+
+    // Cloud Map: A records (awsvpc gives each task its own IP), short TTL, health from ECS.
+    const discovery = new aws.servicediscovery.Service(
+      `${name}-discovery`,
+      {
+        name: args.cloudMapServiceName,
+        description: `${args.serviceName} tasks`,
+        dnsConfig: { namespaceId: args.namespaceId, dnsRecords: [{ type: 'A', ttl: dnsTtl }], routingPolicy: 'MULTIVALUE' },
+        // ECS reports the container health check to Cloud Map; failureThreshold is fixed at 1 by AWS.
+        healthCheckCustomConfig: { failureThreshold: 1 },
+        forceDestroy: true,
+        tags,
+      },
+      parent,
+    );
+
+    this.service = new aws.ecs.Service(
+      `${name}-service`,
+      {
+        name: args.serviceName,
+        cluster: args.clusterArn,
+        taskDefinition: taskDefinition.arn,
+        launchType: 'FARGATE',
+        platformVersion: 'LATEST',
+        desiredCount: 1,
+        networkConfiguration: { subnets: args.subnetIds, securityGroups: [sg.id], assignPublicIp: false },
+        serviceRegistries: { registryArn: discovery.arn },
+        deploymentMinimumHealthyPercent: 100,
+        deploymentMaximumPercent: 200,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        waitForSteadyState: true,
+        enableEcsManagedTags: true,
+        propagateTags: 'SERVICE',
+        tags,
+      },
+      { parent: this, dependsOn: egress.kind === 'endpoints' ? [...rules, egress.ready] : rules },
+    );
+
+    this.serviceName = this.service.name;
+    this.securityGroupId = sg.id;
+    this.taskDefinitionArn = taskDefinition.arn;
+    this.discoveryServiceArn = discovery.arn;
+    this.registerOutputs({
+      serviceName: this.serviceName,
+      securityGroupId: this.securityGroupId,
+      taskDefinitionArn: this.taskDefinitionArn,
+      discoveryServiceArn: this.discoveryServiceArn,
+    });
+  }
+}

@@ -1,0 +1,23 @@
+/** Two projects: the service (app) and the Pulumi program (infra), each with its own tsconfig. */
+const tsJest = (tsconfig) => ({ '^.+\\.ts$': ['ts-jest', { tsconfig }] });
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'app',
+      testEnvironment: '<rootDir>/test/support/onnx-environment.js',
+      roots: ['<rootDir>/test/app'],
+      testMatch: ['**/*.test.ts'],
+      transform: tsJest('<rootDir>/tsconfig.test.json'),
+      globalSetup: '<rootDir>/test/app/support/global-setup.ts',
+    },
+    {
+      displayName: 'infra',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/infra'],
+      testMatch: ['**/*.test.ts'],
+      transform: tsJest('<rootDir>/infra/tsconfig.json'),
+    },
+  ],
+  testTimeout: 120000,
+};

@@ -1,0 +1,57 @@
+import { ConfigError, loadConfig } from '../../app/config';
+
+describe('loadConfig', () => {
+  const twoCpus = () => 2;
+
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({}, twoCpus);
+    expect(config).toMatchObject({
+      port: 8003,
+      host: '0.0.0.0',
+      model: { dir: './models/all-MiniLM-L6-v2', onnxFile: 'onnx/model.onnx', name: 'all-MiniLM-L6-v2', autoDownload: true, hubEndpoint: 'https://huggingface.co' },
+      limits: { maxTextsPerRequest: 100, maxBodyBytes: 2 * 1024 * 1024 },
+      inference: { intraOpThreads: 2 },
+      logLevel: 'info',
+      tracing: { otlpEndpoint: undefined, serviceName: 'embedding-service' },
+    });
+  });
+
+  it('reads every variable it documents', () => {
+    const config = loadConfig(
+      {
+        PORT: '9000', EMBEDDING_MODEL_DIR: '/models/x', EMBEDDING_MODEL_FILE: 'onnx/model_quint8_avx2.onnx', MODEL_AUTO_DOWNLOAD: 'false',
+        HF_ENDPOINT: 'http://hub.internal:8080/', MAX_TEXTS_PER_REQUEST: '10', MAX_BODY_BYTES: '1000', ORT_INTRA_OP_THREADS: '1',
+        LOG_LEVEL: 'debug', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://localhost:4318', SHUTDOWN_GRACE_MS: '5000',
+      },
+      twoCpus,
+    );
+    expect(config.port).toBe(9000);
+    expect(config.model).toMatchObject({ dir: '/models/x', onnxFile: 'onnx/model_quint8_avx2.onnx', autoDownload: false, hubEndpoint: 'http://hub.internal:8080' });
+    expect(config.limits).toMatchObject({ maxTextsPerRequest: 10, maxBodyBytes: 1000 });
+    expect(config.inference.intraOpThreads).toBe(1);
+    expect(config.tracing.otlpEndpoint).toBe('http://localhost:4318');
+    expect(config.shutdownGraceMs).toBe(5000);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', OTEL_EXPORTER_OTLP_ENDPOINT: '' }, twoCpus)).toMatchObject({ port: 8003, tracing: { otlpEndpoint: undefined } });
+  });
+
+  it('reports every invalid variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'http', LOG_LEVEL: 'verbose', MAX_TEXTS_PER_REQUEST: '0', HF_ENDPOINT: 'not a url' }, twoCpus);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const key of ['PORT', 'LOG_LEVEL', 'MAX_TEXTS_PER_REQUEST', 'HF_ENDPOINT']) expect(problems).toContain(key);
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({}, twoCpus);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.model)).toBe(true);
+  });
+});

@@ -1,0 +1,85 @@
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ServiceProcess } from '../support/child';
+import { fullModelDir } from '../support/models';
+import { postJson } from '../support/server';
+
+/** The real process: start-up, failure to find a model, and draining on SIGTERM. */
+describe('service process', () => {
+  let modelDir: string;
+  const running: ServiceProcess[] = [];
+  const spawnService = (env: Record<string, string>) => {
+    const service = new ServiceProcess(env);
+    running.push(service);
+    return service;
+  };
+
+  beforeAll(async () => {
+    modelDir = await fullModelDir();
+  });
+  afterEach(() => {
+    for (const service of running.splice(0)) service.kill('SIGKILL');
+  });
+
+  it('is healthy within 3 s with a local model and logs "model loaded in N ms"', async () => {
+    const service = spawnService({ EMBEDDING_MODEL_DIR: modelDir });
+    const msToHealthy = await service.waitHealthy();
+    expect(msToHealthy).toBeLessThan(3000);
+    const loaded = await service.waitForLog((e) => typeof e.message === 'string' && /^model loaded in \d+ ms$/.test(e.message));
+    expect(loaded.level).toBe('info');
+    expect(loaded.load_ms).toEqual(expect.any(Number));
+  });
+
+  it('exits non-zero with a short message naming the directory and the variables when offline', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const emptyDir = await fs.mkdtemp(path.join(os.tmpdir(), 'offline-'));
+    try {
+      const service = spawnService({ EMBEDDING_MODEL_DIR: emptyDir, MODEL_AUTO_DOWNLOAD: 'true', HF_ENDPOINT: `http://127.0.0.1:${port}` });
+      const { code } = await service.exited;
+      expect(code).toBe(1);
+      expect(service.stderr).toContain(emptyDir);
+      expect(service.stderr).toContain('EMBEDDING_MODEL_DIR');
+      expect(service.stderr).toContain('HF_ENDPOINT');
+      expect(service.stderr).not.toMatch(/^\s+at /m);
+      expect(service.stderr.split('\n').length).toBeLessThan(25);
+      expect(await fs.readdir(emptyDir, { recursive: true })).toEqual(expect.not.arrayContaining([expect.stringMatching(/model\.onnx$/)]));
+    } finally {
+      await fs.rm(emptyDir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 listing every invalid setting', async () => {
+    const service = spawnService({ EMBEDDING_MODEL_DIR: modelDir, PORT: 'eighty', LOG_LEVEL: 'loud' });
+    const { code } = await service.exited;
+    expect(code).toBe(2);
+    expect(service.stderr).toContain('PORT');
+    expect(service.stderr).toContain('LOG_LEVEL');
+  });
+
+  it('finishes every in-flight request on SIGTERM, refuses new connections, then exits 0', async () => {
+    const service = spawnService({ EMBEDDING_MODEL_DIR: modelDir, SHUTDOWN_GRACE_MS: '20000' });
+    await service.waitHealthy();
+    const base = `http://127.0.0.1:${await service.port()}`;
+    const text = 'a sentence long enough to take the model some time to embed properly '.repeat(8);
+    const inFlight = Array.from({ length: 4 }, (_, i) =>
+      postJson(`${base}/embed`, { texts: Array.from({ length: 40 }, (_, j) => `${i}-${j} ${text}`) }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    service.kill('SIGTERM');
+    const results = await Promise.all(inFlight);
+    for (const result of results) {
+      expect(result.status).toBe(200);
+      expect(result.body.embeddings).toHaveLength(40);
+    }
+    const { code } = await service.exited;
+    expect(code).toBe(0);
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
+    expect(service.logs.some((e) => e.message === 'stopped')).toBe(true);
+  });
+});

@@ -1,0 +1,59 @@
+import winston from 'winston';
+import Transport from 'winston-transport';
+import { loadConfig, type Config } from '../../../app/config';
+import { startServer, type RunningServer } from '../../../app/server';
+
+/** Keeps log entries in memory so tests can assert on what the service logged. */
+export class MemoryTransport extends Transport {
+  readonly entries: Array<Record<string, unknown>> = [];
+  override log(info: Record<string, unknown>, next: () => void): void {
+    this.entries.push(info);
+    next();
+  }
+}
+
+export interface TestServer extends RunningServer {
+  readonly config: Config;
+  readonly logs: MemoryTransport;
+}
+
+/** A real server on an ephemeral loopback port, configured like production but for the given overrides. */
+export async function startTestServer(env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<TestServer> {
+  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', MODEL_AUTO_DOWNLOAD: 'false', LOG_LEVEL: 'debug', ...env });
+  const logs = new MemoryTransport();
+  const logger = winston.createLogger({ level: 'debug', transports: [logs] });
+  const server = await startServer(config, logger);
+  if (options.waitReady ?? true) await server.ready;
+  return { ...server, config, logs, stop: server.stop, ready: server.ready };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += (a[i] as number) * (b[i] as number);
+    na += (a[i] as number) ** 2;
+    nb += (b[i] as number) ** 2;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const readJson = async (response: Response): Promise<any> => response.json();

@@ -1,0 +1,167 @@
+/**
+ * No Docker engine here: the Dockerfile, .dockerignore and docker-compose.yml are parsed and
+ * checked against the deployment's requirements.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { REPO_ROOT } from './support/harness';
+import { healthCheckCommand } from '../../infra/containers';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const yaml: { load(text: string): unknown } = require('js-yaml');
+
+interface Instruction {
+  readonly op: string;
+  readonly args: string;
+}
+interface Stage {
+  readonly from: string;
+  readonly name?: string;
+  readonly instructions: Instruction[];
+}
+
+/** Dockerfile → stages of instructions (comments dropped, continuation lines joined). */
+export function parseDockerfile(text: string): Stage[] {
+  const logical: string[] = [];
+  let current = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (current === '' && (line === '' || line.startsWith('#'))) continue;
+    if (line.startsWith('#')) continue;
+    if (line.endsWith('\\')) {
+      current += `${line.slice(0, -1).trim()} `;
+      continue;
+    }
+    logical.push((current + line).trim());
+    current = '';
+  }
+  const stages: Stage[] = [];
+  for (const l of logical) {
+    const [, op, args] = /^(\S+)\s*(.*)$/.exec(l) ?? [];
+    if (op.toUpperCase() === 'FROM') {
+      const [from, as, name] = args.split(/\s+/);
+      stages.push({ from, name: as?.toUpperCase() === 'AS' ? name : undefined, instructions: [] });
+    } else {
+      if (stages.length === 0) throw new Error(`${op} before FROM`);
+      stages[stages.length - 1].instructions.push({ op: op.toUpperCase(), args });
+    }
+  }
+  return stages;
+}
+
+const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
+const stages = parseDockerfile(read('Dockerfile'));
+const build = stages[0];
+const runtime = stages[stages.length - 1];
+const ops = (stage: Stage, op: string) => stage.instructions.filter((i) => i.op === op);
+const indexOf = (stage: Stage, predicate: (i: Instruction) => boolean) => stage.instructions.findIndex(predicate);
+
+describe('Dockerfile', () => {
+  it('is multi-stage on Debian Node 20 slim (glibc for onnxruntime-node)', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const s of stages) {
+      expect(s.from).toMatch(/^node:20(\.\d+)*-(bookworm|bullseye|trixie)-slim$/);
+      expect(s.from).not.toMatch(/alpine/);
+    }
+  });
+
+  it('build stage: .npmrc before npm ci, then build, model download, dev dependencies pruned', () => {
+    const copyNpmrc = indexOf(build, (i) => i.op === 'COPY' && /\.npmrc/.test(i.args));
+    const ci = indexOf(build, (i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
+    const tsc = indexOf(build, (i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args));
+    const model = indexOf(build, (i) => i.op === 'RUN' && /\bnpm run model:fetch -- \/app\/models\/all-MiniLM-L6-v2\b/.test(i.args));
+    const prune = indexOf(build, (i) => i.op === 'RUN' && /\bnpm prune --omit=dev\b/.test(i.args));
+    expect([copyNpmrc, ci, tsc, model, prune].every((i) => i >= 0)).toBe(true);
+    expect(copyNpmrc).toBeLessThan(ci);
+    expect(ci).toBeLessThan(tsc);
+    expect(tsc).toBeLessThan(model);
+    expect(model).toBeLessThan(prune);
+  });
+
+  it('takes HF_ENDPOINT as a build argument before the download', () => {
+    const arg = indexOf(build, (i) => i.op === 'ARG' && /^HF_ENDPOINT\b/.test(i.args));
+    const model = indexOf(build, (i) => i.op === 'RUN' && /model:fetch/.test(i.args));
+    expect(arg).toBeGreaterThanOrEqual(0);
+    expect(arg).toBeLessThan(model);
+  });
+
+  it('runtime stage: copies the built app, pruned node_modules and the model; downloads nothing', () => {
+    const copies = ops(runtime, 'COPY').map((i) => i.args);
+    for (const p of ['/app/dist', '/app/node_modules', '/app/models']) {
+      expect(copies.some((c) => c.startsWith(`--from=${build.name}`) && c.includes(p))).toBe(true);
+    }
+    expect(ops(runtime, 'RUN').map((i) => i.args).join('\n')).not.toMatch(/npm (ci|install)|model:fetch|curl|wget/);
+    expect(ops(runtime, 'ENV').map((i) => i.args).join(' ')).toContain('EMBEDDING_MODEL_DIR=/app/models/all-MiniLM-L6-v2');
+  });
+
+  it('runs as a non-root user, exposes 8003 and starts the server', () => {
+    const user = ops(runtime, 'USER');
+    expect(user).toHaveLength(1);
+    expect(user[0].args).not.toMatch(/^(root|0)(:|$)/);
+    expect(ops(runtime, 'EXPOSE').map((i) => i.args)).toEqual(['8003']);
+    expect(ops(runtime, 'CMD').map((i) => JSON.parse(i.args))).toEqual([['node', 'dist/app/main.js']]);
+    expect(indexOf(runtime, (i) => i.op === 'USER')).toBeLessThan(indexOf(runtime, (i) => i.op === 'CMD'));
+  });
+
+  it('has a HEALTHCHECK on /health with node, not curl', () => {
+    const [hc] = ops(runtime, 'HEALTHCHECK');
+    expect(hc.args).toMatch(/--interval=30s/);
+    expect(hc.args).toMatch(/--timeout=10s/);
+    expect(hc.args).toMatch(/--start-period=30s/);
+    expect(hc.args).toMatch(/--retries=3/);
+    const exec = JSON.parse(hc.args.slice(hc.args.indexOf('CMD') + 3).trim()) as string[];
+    expect(exec.slice(0, 2)).toEqual(['node', '-e']);
+    expect(exec[2]).toContain('/health');
+    expect(hc.args).not.toMatch(/curl|wget/);
+  });
+});
+
+describe('.dockerignore', () => {
+  it('keeps local builds, models, dependencies and git out of the context', () => {
+    const entries = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    expect(entries).toEqual(expect.arrayContaining(['node_modules', 'dist', 'models', '.git', '.cache']));
+    for (const needed of ['app', 'package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.base.json']) {
+      expect(entries).not.toContain(needed);
+    }
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const text = read('docker-compose.yml');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const doc = yaml.load(text) as any;
+  const embedding = doc.services.embedding;
+
+  it('defines service "embedding" on 8003, built from the Dockerfile', () => {
+    expect(Object.keys(doc.services)).toEqual(['embedding']);
+    expect(embedding.build).toMatchObject({ context: '.', dockerfile: 'Dockerfile' });
+    expect(embedding.ports).toEqual(['8003:8003']);
+    expect(embedding.environment.PORT).toBe('8003');
+  });
+
+  it('has the same health check as the task definition', () => {
+    expect(embedding.healthcheck).toMatchObject({ interval: '30s', timeout: '10s', retries: 3, start_period: '30s' });
+    expect(embedding.healthcheck.test).toEqual(healthCheckCommand(8003));
+  });
+
+  it('runs read-only with a /tmp tmpfs and a stop grace longer than the app drain', () => {
+    expect(embedding.read_only).toBe(true);
+    expect(embedding.tmpfs).toEqual(['/tmp']);
+    expect(embedding.stop_grace_period).toBe('30s');
+  });
+
+  it('documents commented clients that wait for a healthy embedding service', () => {
+    const commented = text
+      .slice(text.indexOf('# Clients'))
+      .split('\n')
+      .filter((l) => /^#  /.test(l))
+      .map((l) => l.slice(1))
+      .join('\n');
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const clients = (yaml.load(`services:\n${commented}`) as any).services;
+    expect(Object.keys(clients).sort()).toEqual(['chat', 'django']);
+    for (const client of Object.values(clients) as { environment: Record<string, string>; depends_on: unknown }[]) {
+      expect(client.environment.EMBEDDING_SERVICE_URL).toBe('http://embedding:8003');
+      expect(client.depends_on).toEqual({ embedding: { condition: 'service_healthy' } });
+    }
+  });
+});

@@ -1,0 +1,224 @@
+/**
+ * Runs the whole Pulumi program (infra/index.ts) under `pulumi.runtime.setMocks` with a given stack
+ * configuration and records every registered resource: type, name, inputs, mock id, URN, parent and
+ * dependencies (the latter read from the registration request, since MockResourceArgs has neither).
+ *
+ * One program run per test file: jest gives each file its own module registry, so each file gets a
+ * fresh Pulumi runtime and a fresh import of the program.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as pulumi from '@pulumi/pulumi';
+import { MockMonitor } from '@pulumi/pulumi/runtime/mocks';
+
+// js-yaml ships with @pulumi/pulumi; it has no bundled types.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const yaml: { load(text: string): unknown } = require('js-yaml');
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+export const PROJECT = 'superschedules-embedding';
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  // Registered inputs as the provider would receive them (outputs resolved).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly inputs: any;
+  readonly id: string;
+  readonly custom: boolean;
+  urn: string;
+  parent: string;
+  dependencies: string[];
+}
+
+export interface ProgramRun {
+  readonly resources: readonly RecordedResource[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly outputs: Record<string, any>;
+  ofType(type: string): RecordedResource[];
+  one(type: string, name: string): RecordedResource;
+  byId(id: string): RecordedResource | undefined;
+}
+
+/** Reads `Pulumi.<stack>.yaml` into the flat string map `setAllConfig` takes. */
+export function stackConfigFile(stack: string): Record<string, string> {
+  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+  const doc = yaml.load(fs.readFileSync(file, 'utf8')) as { config: Record<string, unknown> };
+  return toConfigMap(doc.config);
+}
+
+/** Plain values → Pulumi's config map (objects and arrays as JSON, scalars as strings). */
+export function toConfigMap(values: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) {
+    out[key] = typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+  }
+  return out;
+}
+
+function hex(text: string, length = 17): string {
+  let h = 0x811c9dc5;
+  let out = '';
+  while (out.length < length) {
+    for (const ch of `${text}${out.length}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+    out += h.toString(16).padStart(8, '0');
+  }
+  return out.slice(0, length);
+}
+
+/** Realistic ids and ARNs by resource type; state = inputs + what the provider would add. */
+export function mockResource(type: string, name: string, inputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
+  const str = (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : name);
+  switch (type) {
+    case 'awsx:ec2:Vpc':
+      return {
+        id: '',
+        state: {
+          vpcId: `vpc-${hex(name)}`,
+          privateSubnetIds: [`subnet-${hex(`${name}-private-a`)}`, `subnet-${hex(`${name}-private-b`)}`],
+          publicSubnetIds: [`subnet-${hex(`${name}-public-a`)}`, `subnet-${hex(`${name}-public-b`)}`],
+          isolatedSubnetIds: [],
+        },
+      };
+    case 'awsx:ecr:Image':
+      return { id: '', state: { imageUri: `${String(inputs.repositoryUrl)}@sha256:${hex(name, 64)}` } };
+    case 'aws:ecr/repository:Repository':
+      return {
+        id: str('name'),
+        state: { ...inputs, arn: arn('ecr', `repository/${str('name')}`), registryId: ACCOUNT, repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${str('name')}` },
+      };
+    case 'aws:ecr/pullThroughCacheRule:PullThroughCacheRule':
+      return { id: str('ecrRepositoryPrefix'), state: { ...inputs, registryId: ACCOUNT } };
+    case 'aws:ec2/securityGroup:SecurityGroup': {
+      const id = `sg-${hex(name)}`;
+      return { id, state: { ...inputs, arn: arn('ec2', `security-group/${id}`) } };
+    }
+    case 'aws:ec2/vpcEndpoint:VpcEndpoint':
+      return { id: `vpce-${hex(name)}`, state: { ...inputs, prefixListId: inputs.vpcEndpointType === 'Gateway' ? 'pl-63a5400a' : '' } };
+    case 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule':
+    case 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule':
+      return { id: `sgr-${hex(name)}`, state: inputs };
+    case 'aws:ecs/cluster:Cluster':
+      return { id: arn('ecs', `cluster/${str('name')}`), state: { ...inputs, arn: arn('ecs', `cluster/${str('name')}`) } };
+    case 'aws:ecs/taskDefinition:TaskDefinition': {
+      const taskArn = arn('ecs', `task-definition/${str('family')}:1`);
+      return { id: str('family'), state: { ...inputs, arn: taskArn, revision: 1 } };
+    }
+    case 'aws:ecs/service:Service':
+      return { id: arn('ecs', `service/${str('name')}`), state: inputs };
+    case 'aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace': {
+      const id = `ns-${hex(name, 16)}`;
+      return { id, state: { ...inputs, arn: arn('servicediscovery', `namespace/${id}`) } };
+    }
+    case 'aws:servicediscovery/service:Service': {
+      const id = `srv-${hex(name, 16)}`;
+      return { id, state: { ...inputs, arn: arn('servicediscovery', `service/${id}`) } };
+    }
+    case 'aws:iam/role:Role':
+      return { id: name, state: { ...inputs, name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` } };
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return { id: str('name'), state: { ...inputs, arn: arn('logs', `log-group:${str('name')}`) } };
+    case 'aws:cloudwatch/metricAlarm:MetricAlarm':
+      return { id: str('name'), state: { ...inputs, arn: arn('cloudwatch', `alarm:${str('name')}`) } };
+    default:
+      return { id: `${name}-id`, state: inputs };
+  }
+}
+
+/** Runs infra/index.ts with `config` (keys such as `embedding:vpcId`) and records what it registers. */
+export async function runProgram(config: Record<string, string>, stack = 'test'): Promise<ProgramRun> {
+  const recorded: RecordedResource[] = [];
+  const byName = new Map<string, RecordedResource>();
+
+  // Parent and dependencies are on the registration request only: wrap the mock monitor.
+  type Callback = (err: unknown, res?: { getUrn(): string }) => void;
+  type Request = { getType(): string; getName(): string; getParent(): string; getDependenciesList(): string[] };
+  const proto = MockMonitor.prototype as unknown as { registerResource(req: Request, cb: Callback): Promise<void> };
+  const original = proto.registerResource;
+  proto.registerResource = function (this: unknown, req: Request, callback: Callback) {
+    return original.call(this, req, (err, res) => {
+      const entry = byName.get(`${req.getType()}::${req.getName()}`);
+      if (!err && res && entry) {
+        entry.urn = res.getUrn();
+        entry.parent = req.getParent();
+        entry.dependencies = req.getDependenciesList();
+      }
+      callback(err, res);
+    });
+  };
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const { id, state } = mockResource(args.type, args.name, args.inputs);
+        const entry: RecordedResource = {
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          id,
+          custom: args.custom ?? true,
+          urn: '',
+          parent: '',
+          dependencies: [],
+        };
+        recorded.push(entry);
+        byName.set(`${args.type}::${args.name}`, entry);
+        return { id, state };
+      },
+      call(args) {
+        if (args.token === 'aws:ec2/getRouteTables:getRouteTables') {
+          return { ids: [`rtb-${hex('main')}`, `rtb-${hex('private')}`] };
+        }
+        return {};
+      },
+    },
+    PROJECT,
+    stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(config);
+
+  const program = (await import('../../../infra/index')) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) outputs[key] = await resolve(value);
+  const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+  if (waitForRPCs !== undefined) await waitForRPCs();
+  proto.registerResource = original;
+
+  return {
+    resources: recorded,
+    outputs,
+    ofType: (type) => recorded.filter((r) => r.type === type),
+    one(type, name) {
+      const found = recorded.filter((r) => r.type === type && r.name === name);
+      if (found.length !== 1) {
+        throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${recorded.filter((r) => r.type === type).map((r) => r.name).join(', ')}`);
+      }
+      return found[0];
+    },
+    byId: (id) => recorded.find((r) => r.id === id),
+  };
+}
+
+/** Resolves an Output (or array of Outputs) to its value. */
+async function resolve(value: unknown): Promise<unknown> {
+  if (Array.isArray(value)) return Promise.all(value.map(resolve));
+  if (pulumi.Output.isInstance(value)) {
+    return new Promise((done) => (value as pulumi.Output<unknown>).apply((v) => done(v)));
+  }
+  return value;
+}
+
+/** The container definitions of a task definition, parsed. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function containersOf(taskDefinition: RecordedResource): any[] {
+  return JSON.parse(taskDefinition.inputs.containerDefinitions as string);
+}
+
+/** Environment of a container definition as a map. */
+export function envOf(container: { environment?: { name: string; value: string }[] }): Record<string, string> {
+  return Object.fromEntries((container.environment ?? []).map((e) => [e.name, e.value]));
+}

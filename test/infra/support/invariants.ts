@@ -1,0 +1,326 @@
+/**
+ * Assertions every stack must satisfy, whatever it takes from config and whatever it creates.
+ * Each program test file runs the program once and calls `describeInvariants` with what it expects.
+ */
+import { ProgramRun, RecordedResource, containersOf, envOf } from './harness';
+
+export const T = Object.freeze({
+  ecsService: 'aws:ecs/service:Service',
+  taskDefinition: 'aws:ecs/taskDefinition:TaskDefinition',
+  securityGroup: 'aws:ec2/securityGroup:SecurityGroup',
+  ingress: 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule',
+  egress: 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule',
+  logGroup: 'aws:cloudwatch/logGroup:LogGroup',
+  queryDefinition: 'aws:cloudwatch/queryDefinition:QueryDefinition',
+  metricFilter: 'aws:cloudwatch/logMetricFilter:LogMetricFilter',
+  alarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
+  namespace: 'aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace',
+  discovery: 'aws:servicediscovery/service:Service',
+  rolePolicy: 'aws:iam/rolePolicy:RolePolicy',
+  vpcEndpoint: 'aws:ec2/vpcEndpoint:VpcEndpoint',
+});
+
+export interface Expectations {
+  /** Security group ids of the Django and chat tasks (from config, or of the created groups). */
+  readonly clientSecurityGroupIds: () => { django: string; chat: string };
+  readonly clusterArn: () => string;
+  readonly clusterName: string;
+  readonly namespaceId: () => string;
+  readonly logRetentionDays: number;
+  readonly cpu: string;
+  readonly memory: string;
+  readonly wired: boolean;
+}
+
+/** The embedding ECS service. */
+export function embeddingService(run: ProgramRun): RecordedResource {
+  return run.one(T.ecsService, 'embedding-service');
+}
+
+export function embeddingSecurityGroupId(run: ProgramRun): string {
+  return run.one(T.securityGroup, 'embedding-sg').id;
+}
+
+export function describeInvariants(getRun: () => ProgramRun, x: Expectations): void {
+  const run = () => getRun();
+
+  describe('embedding ECS service', () => {
+    it('runs exactly one Fargate task, with no load balancer and no public IP, in the cluster', () => {
+      const svc = embeddingService(run()).inputs;
+      expect(svc.name).toBe('embedding-service');
+      expect(svc.desiredCount).toBe(1);
+      expect(svc.launchType).toBe('FARGATE');
+      expect(svc.cluster).toBe(x.clusterArn());
+      expect(svc.loadBalancers ?? []).toEqual([]);
+      expect(svc.networkConfiguration.assignPublicIp).toBe(false);
+      expect(svc.networkConfiguration.securityGroups).toEqual([embeddingSecurityGroupId(run())]);
+    });
+
+    it('starts the new task before stopping the old one, rolls back on failure, and waits for steady state', () => {
+      const svc = embeddingService(run()).inputs;
+      expect(svc.deploymentMinimumHealthyPercent).toBe(100);
+      expect(svc.deploymentMaximumPercent).toBe(200);
+      expect(svc.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
+      expect(svc.waitForSteadyState).toBe(true);
+    });
+
+    it('registers in Cloud Map', () => {
+      const discovery = run().one(T.discovery, 'embedding-discovery');
+      expect(embeddingService(run()).inputs.serviceRegistries.registryArn).toMatch(/^arn:aws:servicediscovery:.*:service\/srv-/);
+      expect(embeddingService(run()).inputs.serviceRegistries.registryArn).toContain(discovery.id);
+    });
+  });
+
+  it('creates no autoscaling and no load balancer resources at all', () => {
+    const types = run().resources.map((r) => r.type);
+    expect(types.filter((t) => t.startsWith('aws:appautoscaling'))).toEqual([]);
+    expect(types.filter((t) => /^aws:(lb|alb|elb|elasticloadbalancing)/.test(t) || t.startsWith('awsx:lb'))).toEqual([]);
+    for (const svc of run().ofType(T.ecsService)) expect(svc.inputs.loadBalancers ?? []).toEqual([]);
+  });
+
+  describe('embedding security group', () => {
+    it('has no inline rules', () => {
+      const sg = run().one(T.securityGroup, 'embedding-sg').inputs;
+      expect(sg.ingress ?? []).toEqual([]);
+      expect(sg.egress ?? []).toEqual([]);
+    });
+
+    it('admits exactly TCP 8003 from the Django and chat security groups and no CIDR', () => {
+      const sgId = embeddingSecurityGroupId(run());
+      const ingress = run().ofType(T.ingress).filter((r) => r.inputs.securityGroupId === sgId);
+      expect(ingress).toHaveLength(2);
+      for (const rule of ingress) {
+        expect(rule.inputs).toMatchObject({ ipProtocol: 'tcp', fromPort: 8003, toPort: 8003 });
+        expect(rule.inputs.cidrIpv4).toBeUndefined();
+        expect(rule.inputs.cidrIpv6).toBeUndefined();
+        expect(rule.inputs.prefixListId).toBeUndefined();
+      }
+      const { django, chat } = x.clientSecurityGroupIds();
+      expect(ingress.map((r) => r.inputs.referencedSecurityGroupId).sort()).toEqual([django, chat].sort());
+    });
+
+    it('lets out only HTTPS', () => {
+      const sgId = embeddingSecurityGroupId(run());
+      const egress = run().ofType(T.egress).filter((r) => r.inputs.securityGroupId === sgId);
+      expect(egress.length).toBeGreaterThan(0);
+      for (const rule of egress) expect(rule.inputs).toMatchObject({ ipProtocol: 'tcp', fromPort: 443, toPort: 443 });
+    });
+
+    it('no ingress rule anywhere in the program opens a CIDR', () => {
+      for (const rule of run().ofType(T.ingress)) {
+        expect(rule.inputs.cidrIpv4).toBeUndefined();
+        expect(rule.inputs.cidrIpv6).toBeUndefined();
+      }
+      for (const sg of run().ofType(T.securityGroup)) expect(sg.inputs.ingress ?? []).toEqual([]);
+    });
+  });
+
+  describe('embedding task definition', () => {
+    const task = () => run().one(T.taskDefinition, 'embedding-task');
+    const app = () => containersOf(task()).find((c) => c.name === 'embedding');
+    const collector = () => containersOf(task()).find((c) => c.name === 'otel-collector');
+
+    it('is a Fargate awsvpc task with the configured cpu and memory', () => {
+      expect(task().inputs).toMatchObject({
+        family: 'embedding-service',
+        cpu: x.cpu,
+        memory: x.memory,
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+      });
+      expect(Number(task().inputs.cpu)).toBeGreaterThanOrEqual(512);
+      expect(Number(task().inputs.memory)).toBeGreaterThanOrEqual(1024);
+      expect(containersOf(task()).map((c) => c.name).sort()).toEqual(['embedding', 'otel-collector']);
+    });
+
+    it('runs the app on port 8003 with a /health check every 30 s (timeout 10, retries 3, start 30)', () => {
+      expect(app().portMappings).toEqual([{ containerPort: 8003, hostPort: 8003, protocol: 'tcp', name: 'http' }]);
+      expect(app().healthCheck).toMatchObject({ interval: 30, timeout: 10, retries: 3, startPeriod: 30 });
+      const cmd: string[] = app().healthCheck.command;
+      expect(cmd.slice(0, 2)).toEqual(['CMD', 'node']);
+      expect(cmd.join(' ')).toContain('http://127.0.0.1:8003/health');
+      expect(cmd.join(' ')).not.toMatch(/curl|wget/);
+      expect(app().essential).toBe(true);
+      expect(app().command).toBeUndefined(); // the image's CMD: one Node process
+    });
+
+    it('sets the app environment: model dir, port, log level, OTEL endpoint at the sidecar', () => {
+      const env = envOf(app());
+      expect(env).toMatchObject({
+        PORT: '8003',
+        EMBEDDING_MODEL_DIR: '/app/models/all-MiniLM-L6-v2',
+        LOG_LEVEL: 'info',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+        OTEL_SERVICE_NAME: 'embedding-service',
+        SHUTDOWN_GRACE_MS: '25000',
+      });
+    });
+
+    it('runs as non-root on a read-only root filesystem with a writable /tmp, and drains before SIGKILL', () => {
+      expect(app().user).toBeDefined();
+      expect(app().user).not.toMatch(/^(root|0)(:|$)/);
+      expect(app().readonlyRootFilesystem).toBe(true);
+      expect(app().mountPoints).toEqual([{ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false }]);
+      expect(task().inputs.volumes).toEqual([{ name: 'tmp' }]);
+      expect(app().stopTimeout).toBeGreaterThanOrEqual(30); // SHUTDOWN_GRACE_MS 25 s + slack
+    });
+
+    it('logs both containers with awslogs to /ecs/embedding-service', () => {
+      for (const c of [app(), collector()]) {
+        expect(c.logConfiguration.logDriver).toBe('awslogs');
+        expect(c.logConfiguration.options['awslogs-group']).toBe('/ecs/embedding-service');
+        expect(c.logConfiguration.options['awslogs-region']).toBe('us-east-1');
+      }
+    });
+
+    it('runs the ADOT collector: OTLP on loopback in, X-Ray and CloudWatch out', () => {
+      expect(collector().image).toMatch(/aws-observability\/aws-otel-collector:v\d+\.\d+\.\d+$/);
+      expect(collector().essential).toBe(false);
+      const aot = envOf(collector()).AOT_CONFIG_CONTENT;
+      expect(aot).toContain('endpoint: 127.0.0.1:4318');
+      expect(aot).toMatch(/traces:\n\s+receivers: \[otlp\]\n.*\n\s+exporters: \[awsxray\]/);
+      expect(aot).toMatch(/metrics:\n\s+receivers: \[otlp\]\n.*\n\s+exporters: \[awsemf\]/);
+      expect(app().dependsOn).toEqual([{ containerName: 'otel-collector', condition: 'START' }]);
+    });
+  });
+
+  describe('IAM (least privilege)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const statements = (name: string): any[] => JSON.parse(run().one(T.rolePolicy, name).inputs.policy).Statement;
+
+    it('execution role: ECR pull and log writes to its own log group only', () => {
+      const actions = statements('embedding-execution-policy').flatMap((s) => [s.Action].flat());
+      expect(actions.filter((a: string) => !/^ecr:|^logs:(CreateLogStream|PutLogEvents)$/.test(a))).toEqual([]);
+      const logs = statements('embedding-execution-policy').find((s) => s.Sid === 'Logs');
+      expect(logs.Resource).toBe('arn:aws:logs:us-east-1:123456789012:log-group:/ecs/embedding-service:*');
+      const pull = statements('embedding-execution-policy').find((s) => s.Sid === 'EcrPull');
+      expect(pull.Resource).toContain('arn:aws:ecr:us-east-1:123456789012:repository/embedding-service');
+    });
+
+    it('task role: X-Ray, the metrics log group and PutMetricData in one namespace', () => {
+      const st = statements('embedding-task-policy');
+      const actions = st.flatMap((s) => [s.Action].flat());
+      expect(actions.filter((a: string) => !/^xray:|^logs:|^cloudwatch:PutMetricData$/.test(a))).toEqual([]);
+      expect(actions).not.toContain('*');
+      expect(st.find((s) => s.Sid === 'Metrics').Condition).toEqual({
+        StringEquals: { 'cloudwatch:namespace': 'Superschedules/EmbeddingService' },
+      });
+      expect(st.find((s) => s.Sid === 'EmfLogs').Resource).toEqual([
+        'arn:aws:logs:us-east-1:123456789012:log-group:/ecs/embedding-service/otel-metrics',
+        'arn:aws:logs:us-east-1:123456789012:log-group:/ecs/embedding-service/otel-metrics:*',
+      ]);
+    });
+  });
+
+  describe('Cloud Map', () => {
+    it('service "embedding": A record with a short TTL in the namespace, custom health check', () => {
+      const d = run().one(T.discovery, 'embedding-discovery').inputs;
+      expect(d.name).toBe('embedding');
+      expect(d.dnsConfig.namespaceId).toBe(x.namespaceId());
+      expect(d.dnsConfig.dnsRecords).toEqual([{ type: 'A', ttl: 10 }]);
+      expect(d.dnsConfig.routingPolicy).toBe('MULTIVALUE');
+      expect(d.healthCheckCustomConfig).toBeDefined();
+      expect(d.healthCheckConfig).toBeUndefined();
+    });
+  });
+
+  describe('CloudWatch', () => {
+    it('log group /ecs/embedding-service with the configured retention', () => {
+      const lg = run().one(T.logGroup, 'embedding-logs').inputs;
+      expect(lg.name).toBe('/ecs/embedding-service');
+      expect(lg.retentionInDays).toBe(x.logRetentionDays);
+    });
+
+    it('saved Logs Insights queries: errors, slow requests, one trace by id', () => {
+      const queries = run().ofType(T.queryDefinition).map((q) => q.inputs);
+      expect(queries.map((q) => q.name).sort()).toEqual([
+        'embedding-service/errors',
+        'embedding-service/slow-requests',
+        'embedding-service/trace',
+      ]);
+      for (const q of queries) expect(q.logGroupNames).toEqual(['/ecs/embedding-service']);
+      const byName = Object.fromEntries(queries.map((q) => [q.name, q.queryString as string]));
+      expect(byName['embedding-service/errors']).toMatch(/level = "error"/);
+      expect(byName['embedding-service/slow-requests']).toMatch(/duration_ms >= 1000/);
+      expect(byName['embedding-service/trace']).toMatch(/trace_id = /);
+    });
+
+    it('a metric filter on 5xx log lines and an alarm on it', () => {
+      const filter = run().one(T.metricFilter, 'embedding-5xx-filter').inputs;
+      expect(filter.logGroupName).toBe('/ecs/embedding-service');
+      expect(filter.pattern).toBe('{ $.status >= 500 }');
+      const alarm = run().one(T.alarm, 'embedding-5xx-alarm').inputs;
+      expect(alarm).toMatchObject({
+        namespace: filter.metricTransformation.namespace,
+        metricName: filter.metricTransformation.name,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    });
+
+    it('an alarm when fewer than 1 task runs', () => {
+      const alarm = run().one(T.alarm, 'embedding-running-tasks-alarm').inputs;
+      expect(alarm).toMatchObject({
+        namespace: 'ECS/ContainerInsights',
+        metricName: 'RunningTaskCount',
+        comparisonOperator: 'LessThanThreshold',
+        threshold: 1,
+        treatMissingData: 'breaching',
+        dimensions: { ClusterName: x.clusterName, ServiceName: 'embedding-service' },
+      });
+    });
+  });
+
+  describe('clients', () => {
+    const clientTask = (kind: string) => run().one(T.taskDefinition, `${kind}-task`);
+
+    it(x.wired ? 'both client task definitions get EMBEDDING_SERVICE_URL' : 'no client task definition gets EMBEDDING_SERVICE_URL', () => {
+      for (const kind of ['django', 'chat']) {
+        const [container] = containersOf(clientTask(kind));
+        const env = envOf(container);
+        if (x.wired) expect(env.EMBEDDING_SERVICE_URL).toBe('http://embedding.superschedules.local:8003');
+        else expect(env).not.toHaveProperty('EMBEDDING_SERVICE_URL');
+      }
+    });
+
+    it(x.wired ? 'client services roll only after the embedding service (dependsOn)' : 'client services do not wait for the embedding service', () => {
+      const embeddingUrn = embeddingService(run()).urn;
+      expect(embeddingUrn).toMatch(/embedding-service$/);
+      for (const kind of ['django', 'chat']) {
+        const svc = run().one(T.ecsService, `${kind}-service`);
+        if (x.wired) expect(svc.dependencies).toContain(embeddingUrn);
+        else expect(svc.dependencies).not.toContain(embeddingUrn);
+      }
+    });
+
+    it('client services run in their own security groups', () => {
+      const { django, chat } = x.clientSecurityGroupIds();
+      expect(run().one(T.ecsService, 'django-service').inputs.networkConfiguration.securityGroups).toEqual([django]);
+      expect(run().one(T.ecsService, 'chat-service').inputs.networkConfiguration.securityGroups).toEqual([chat]);
+    });
+  });
+
+  it('exports the service URL, log group, cluster and service names and query names', () => {
+    expect(run().outputs).toMatchObject({
+      serviceUrl: 'http://embedding.superschedules.local:8003',
+      logGroupName: '/ecs/embedding-service',
+      clusterName: x.clusterName,
+      serviceName: 'embedding-service',
+      queryNames: ['embedding-service/errors', 'embedding-service/slow-requests', 'embedding-service/trace'],
+      clientsWired: x.wired,
+    });
+  });
+
+  it('builds the image from the root Dockerfile into a scanned ECR repository', () => {
+    const image = run().one('awsx:ecr:Image', 'embedding-image').inputs;
+    expect(image.dockerfile).toMatch(/\/Dockerfile$/);
+    expect(image.repositoryUrl).toBe('123456789012.dkr.ecr.us-east-1.amazonaws.com/embedding-service');
+    expect(image.platform).toBe('linux/amd64');
+    expect(run().one('aws:ecr/repository:Repository', 'embedding-repo').inputs.imageScanningConfiguration).toEqual({ scanOnPush: true });
+  });
+
+  it('parents every AWS resource to one of the program components', () => {
+    for (const r of run().resources.filter((r) => r.custom)) {
+      expect(`${r.name} ${r.parent}`).toMatch(/::superschedules:embedding:[A-Za-z]+::/);
+    }
+  });
+}
