@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, describeConfig } from './logger';
+import { prepareModel } from './model/startup';
 import { startTracing } from './tracing';
 
 /** Entry point: config → tracing (before express/http load) → server → model; SIGTERM/SIGINT drain and exit. */
@@ -15,9 +16,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   logger.info('starting', { config: describeConfig(config) });
 
-  // Loaded only now, after tracing has patched http and express.
+  const loading = prepareModel(config, logger);
+  loading.catch(() => {}); // reported through server.ready below
+  // Loaded only now, after tracing has patched http and express, while the model loads.
   const { startServer } = await import('./server');
-  const server = await startServer(config, logger);
+  const server = await startServer(config, logger, loading);
 
   let exiting = false;
   const shutdown = async (signal: string) => {

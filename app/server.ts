@@ -6,8 +6,8 @@ import type { Config } from './config';
 import { createEmbeddingService } from './embedding-service';
 import { createApp } from './http/app';
 import { Lifecycle } from './http/lifecycle';
-import { loadEmbeddingModel, type EmbeddingModel } from './model';
-import { provisionModel } from './model/provision';
+import type { EmbeddingModel } from './model';
+import type { LoadedModel } from './model/startup';
 
 export interface RunningServer {
   readonly port: number;
@@ -20,10 +20,10 @@ export interface RunningServer {
 }
 
 /**
- * Listens at once (so /health can answer 503 "starting" while the model loads), then provisions and
- * loads the model and turns ready.
+ * Listens at once (so /health can answer 503 "starting" while the model loads) and turns ready when
+ * the model, already loading (see model/startup.ts), is there.
  */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, loading: Promise<LoadedModel>): Promise<RunningServer> {
   const lifecycle = new Lifecycle();
   const app = createApp({ config, logger, lifecycle });
   const server = http.createServer(app);
@@ -41,15 +41,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let model: EmbeddingModel | undefined;
   let batcher: Batcher | undefined;
   const ready = (async () => {
-    const started = performance.now();
-    await provisionModel(config.model, logger);
-    model = await loadEmbeddingModel({
-      dir: config.model.dir,
-      onnxFile: config.model.onnxFile,
-      maxCharsPerText: config.limits.maxCharsPerText,
-      intraOpThreads: config.inference.intraOpThreads,
-      cpuMemArena: config.inference.cpuMemArena,
-    });
+    const loaded = await loading;
+    model = loaded.model;
     batcher = new Batcher(model, config.inference, (report) => {
       if (report.error !== undefined) {
         logger.error('inference failed', { batch_size: report.size, error: (report.error as Error)?.stack ?? String(report.error) });
@@ -57,9 +50,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         logger.debug('batch', { batch_size: report.size, padded_tokens: report.paddedTokens, real_tokens: report.realTokens, duration_ms: report.durationMs, max_queue_wait_ms: report.maxQueueWaitMs });
       }
     });
-    const loadMs = Math.round(performance.now() - started);
     lifecycle.markReady(createEmbeddingService(model, batcher));
-    logger.info(`model loaded in ${loadMs} ms`, { load_ms: loadMs, dir: config.model.dir, file: config.model.onnxFile, intra_op_threads: config.inference.intraOpThreads });
+    logger.info(`model loaded in ${loaded.loadMs} ms`, { load_ms: loaded.loadMs, dir: config.model.dir, file: config.model.onnxFile, intra_op_threads: config.inference.intraOpThreads });
   })();
   ready.catch(() => {}); // the caller decides what a failed load means
 

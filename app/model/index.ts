@@ -1,7 +1,8 @@
 import { modelPath } from './layout';
-import { loadOnnxEncoder, type SessionOptions } from './onnx-model';
+import type { SessionOptions } from './onnx-model';
 import { readModelSettings } from './settings';
 import { loadTokenizer, type TokenizedText } from './tokenizer';
+import { loadWorkerEncoder } from './worker-encoder';
 
 export type { TokenizedText } from './tokenizer';
 
@@ -24,7 +25,11 @@ export async function loadEmbeddingModel(options: LoadModelOptions): Promise<Emb
   const settings = await readModelSettings(options.dir);
   const [tokenizer, encoder] = await Promise.all([
     loadTokenizer(options.dir, settings.maxSeqLength, options.maxCharsPerText),
-    loadOnnxEncoder(modelPath(options.dir, options.onnxFile), settings, options),
+    loadWorkerEncoder({
+      file: modelPath(options.dir, options.onnxFile),
+      settings,
+      options: { intraOpThreads: options.intraOpThreads, cpuMemArena: options.cpuMemArena },
+    }),
   ]);
   return {
     dimension: settings.dimension,

@@ -1,6 +1,7 @@
 import winston from 'winston';
 import Transport from 'winston-transport';
 import { loadConfig, type Config } from '../../../app/config';
+import { prepareModel } from '../../../app/model/startup';
 import { startServer, type RunningServer } from '../../../app/server';
 
 /** Keeps log entries in memory so tests can assert on what the service logged. */
@@ -22,7 +23,9 @@ export async function startTestServer(env: Record<string, string>, options: { wa
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', MODEL_AUTO_DOWNLOAD: 'false', LOG_LEVEL: 'debug', ...env });
   const logs = new MemoryTransport();
   const logger = winston.createLogger({ level: 'debug', transports: [logs] });
-  const server = await startServer(config, logger);
+  const loading = prepareModel(config, logger);
+  loading.catch(() => {});
+  const server = await startServer(config, logger, loading);
   if (options.waitReady ?? true) await server.ready;
   return { ...server, config, logs, stop: server.stop, ready: server.ready };
 }

@@ -1,0 +1,61 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadOnnxEncoder, type SessionOptions } from './onnx-model';
+import type { ModelSettings } from './settings';
+
+/**
+ * Owns the onnxruntime session on a worker thread. onnxruntime-node's `session.run` executes on the
+ * calling thread, so on the main thread it would stall every HTTP request for the whole inference.
+ */
+export interface WorkerInit {
+  readonly file: string;
+  readonly settings: ModelSettings;
+  readonly options: SessionOptions;
+}
+
+/** Token ids of a batch, flattened: row i is ids[offsets[i] .. offsets[i + 1]). */
+export interface EncodeRequest {
+  readonly id: number;
+  readonly ids: Int32Array;
+  readonly offsets: Int32Array;
+}
+
+export type WorkerMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'load-failed'; readonly message: string }
+  | { readonly type: 'result'; readonly id: number; readonly vectors: Float32Array }
+  | { readonly type: 'error'; readonly id: number; readonly message: string };
+
+async function serve(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('inference-worker must run as a worker thread');
+  const init = workerData as WorkerInit;
+  let encoder;
+  try {
+    encoder = await loadOnnxEncoder(init.file, init.settings, init.options);
+  } catch (error) {
+    port.postMessage({ type: 'load-failed', message: (error as Error).message } satisfies WorkerMessage);
+    return;
+  }
+  const loaded = encoder;
+  port.on('message', (request: EncodeRequest | 'release') => {
+    if (request === 'release') {
+      void loaded.release().finally(() => port.close());
+      return;
+    }
+    const rows: number[][] = [];
+    for (let i = 0; i + 1 < request.offsets.length; i++) {
+      rows.push(Array.from(request.ids.subarray(request.offsets[i], request.offsets[i + 1])));
+    }
+    loaded.encode(rows).then(
+      (vectors) => {
+        const flat = new Float32Array(vectors.length * init.settings.dimension);
+        vectors.forEach((v, i) => flat.set(v, i * init.settings.dimension));
+        port.postMessage({ type: 'result', id: request.id, vectors: flat } satisfies WorkerMessage, [flat.buffer]);
+      },
+      (error: Error) => port.postMessage({ type: 'error', id: request.id, message: error.message } satisfies WorkerMessage),
+    );
+  });
+  port.postMessage({ type: 'ready' } satisfies WorkerMessage);
+}
+
+void serve();

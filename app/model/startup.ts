@@ -1,0 +1,27 @@
+import type { Logger } from 'winston';
+import type { Config } from '../config';
+import { loadEmbeddingModel, type EmbeddingModel } from './index';
+import { provisionModel } from './provision';
+
+export interface LoadedModel {
+  readonly model: EmbeddingModel;
+  readonly loadMs: number;
+}
+
+/**
+ * Provisions (downloads if missing and allowed) and loads the model. Started before the HTTP stack
+ * is even required: the session builds on the inference worker's thread while the main thread
+ * loads Express, so start-up costs the longer of the two, not their sum.
+ */
+export async function prepareModel(config: Config, logger: Logger): Promise<LoadedModel> {
+  const started = performance.now();
+  await provisionModel(config.model, logger);
+  const model = await loadEmbeddingModel({
+    dir: config.model.dir,
+    onnxFile: config.model.onnxFile,
+    maxCharsPerText: config.limits.maxCharsPerText,
+    intraOpThreads: config.inference.intraOpThreads,
+    cpuMemArena: config.inference.cpuMemArena,
+  });
+  return { model, loadMs: Math.round(performance.now() - started) };
+}
