@@ -25,11 +25,12 @@ const envSchema = z.object({
   MAX_TEXTS_PER_REQUEST: positiveInt(100),
   MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
   MAX_CHARS_PER_TEXT: positiveInt(20_000),
-  MAX_BATCH_SIZE: positiveInt(32),
-  MAX_BATCH_TOKENS: positiveInt(8192),
+  MAX_BATCH_SIZE: positiveInt(64),
+  MAX_BATCH_TOKENS: positiveInt(2048),
   MAX_QUEUED_TEXTS: positiveInt(4096),
   ORT_INTRA_OP_THREADS: z.coerce.number().int().positive().optional(),
-  ORT_CPU_MEM_ARENA: booleanFlag(false),
+  ORT_CPU_MEM_ARENA: booleanFlag(true),
+  EMBEDDING_CACHE_ENTRIES: z.coerce.number().int().min(0).default(0),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('embedding-service'),
@@ -57,6 +58,7 @@ export interface Config {
     readonly maxQueuedTexts: number;
     readonly intraOpThreads: number;
     readonly cpuMemArena: boolean;
+    readonly cacheEntries: number;
   };
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
   readonly tracing: { readonly otlpEndpoint: string | undefined; readonly serviceName: string };
@@ -104,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cpus: () => number = availabl
       maxQueuedTexts: e.MAX_QUEUED_TEXTS,
       intraOpThreads: e.ORT_INTRA_OP_THREADS ?? cpus(),
       cpuMemArena: e.ORT_CPU_MEM_ARENA,
+      cacheEntries: e.EMBEDDING_CACHE_ENTRIES,
     },
     logLevel: e.LOG_LEVEL,
     tracing: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },

@@ -6,6 +6,7 @@ import type { Config } from './config';
 import { createEmbeddingService } from './embedding-service';
 import { createApp } from './http/app';
 import { Lifecycle } from './http/lifecycle';
+import { createMetrics } from './metrics';
 import type { EmbeddingModel } from './model';
 import type { LoadedModel } from './model/startup';
 
@@ -25,7 +26,8 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, logger: Logger, loading: Promise<LoadedModel>): Promise<RunningServer> {
   const lifecycle = new Lifecycle();
-  const app = createApp({ config, logger, lifecycle });
+  const metrics = createMetrics();
+  const app = createApp({ config, logger, lifecycle, metrics });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000; // longer than typical client pools' idle timeout, so callers don't race a close
   await new Promise<void>((resolve, reject) => {
@@ -44,13 +46,19 @@ export async function startServer(config: Config, logger: Logger, loading: Promi
     const loaded = await loading;
     model = loaded.model;
     batcher = new Batcher(model, config.inference, (report) => {
+      metrics.batchSize.observe(report.size);
+      metrics.batchPaddedTokens.observe(report.paddedTokens);
+      metrics.inferenceDuration.observe(report.durationMs / 1000);
       if (report.error !== undefined) {
+        metrics.failedBatches.inc();
         logger.error('inference failed', { batch_size: report.size, error: (report.error as Error)?.stack ?? String(report.error) });
       } else {
         logger.debug('batch', { batch_size: report.size, padded_tokens: report.paddedTokens, real_tokens: report.realTokens, duration_ms: report.durationMs, max_queue_wait_ms: report.maxQueueWaitMs });
       }
     });
-    lifecycle.markReady(createEmbeddingService(model, batcher));
+    const queue = batcher;
+    metrics.observeQueue(() => queue.queuedTexts);
+    lifecycle.markReady(createEmbeddingService(model, batcher, { cacheEntries: config.inference.cacheEntries }));
     logger.info(`model loaded in ${loaded.loadMs} ms`, { load_ms: loaded.loadMs, dir: config.model.dir, file: config.model.onnxFile, intra_op_threads: config.inference.intraOpThreads });
   })();
   ready.catch(() => {}); // the caller decides what a failed load means

@@ -3,16 +3,19 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'winston';
 import { ServiceError } from '../errors';
 import { toErrorResponse } from './error-response';
+import type { Metrics } from '../metrics';
 import type { Lifecycle } from './lifecycle';
 import { logFields } from './request-context';
 
-/** One log line per request, with its status, duration, trace id and stage timings. */
-export function requestLogger(logger: Logger): RequestHandler {
+/** One log line and one duration observation per request, with status, trace id and stage timings. */
+export function requestLogger(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
     const traceId = trace.getActiveSpan()?.spanContext().traceId;
     res.once('close', () => {
       const status = res.headersSent ? res.statusCode : 499;
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      metrics.requestDuration.observe({ method: req.method, route, status: String(status) }, (performance.now() - started) / 1000);
       const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
       if (req.path === '/health' && status === 200 && level === 'info') return; // probes every few seconds
       logger.log(level, 'request', {

@@ -1,11 +1,13 @@
 import { trace } from '@opentelemetry/api';
 import type { Request, Response } from 'express';
 import type { EmbedOutcome } from '../embedding-service';
+import type { Metrics } from '../metrics';
 
 /** Fields gathered while a request is handled, logged once when it ends. */
 export interface RequestLogFields {
   texts?: number;
   prompt_tokens?: number;
+  cache_hits?: number;
   tokenize_ms?: number;
   queue_ms?: number;
   inference_ms?: number;
@@ -25,13 +27,14 @@ export function requestAbortSignal(req: Request): AbortSignal {
   return controller.signal;
 }
 
-/** Stage timings come out once: on the request's span and in its log line. */
-export function recordTimings(req: Request, texts: number, outcome: EmbedOutcome): void {
+/** Stage timings come out once: on the request's span, in its log line and as metrics. */
+export function recordTimings(req: Request, texts: number, outcome: EmbedOutcome, metrics: Metrics): void {
   const { tokenizeMs, queueMs, inferenceMs } = outcome.timings;
   const fields = logFields(req.res as Response);
   Object.assign(fields, {
     texts,
     prompt_tokens: outcome.promptTokens,
+    cache_hits: outcome.cacheHits,
     tokenize_ms: round(tokenizeMs),
     queue_ms: round(queueMs),
     inference_ms: round(inferenceMs),
@@ -42,7 +45,14 @@ export function recordTimings(req: Request, texts: number, outcome: EmbedOutcome
     'embedding.tokenize_ms': tokenizeMs,
     'embedding.queue_ms': queueMs,
     'embedding.inference_ms': inferenceMs,
+    'embedding.cache_hits': outcome.cacheHits,
   });
+  metrics.texts.inc(texts);
+  metrics.promptTokens.inc(outcome.promptTokens);
+  metrics.cacheHits.inc(outcome.cacheHits);
+  metrics.cacheMisses.inc(texts - outcome.cacheHits);
+  metrics.tokenizeDuration.observe(tokenizeMs / 1000);
+  if (outcome.cacheHits < texts) metrics.queueDuration.observe(queueMs / 1000);
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

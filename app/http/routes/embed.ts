@@ -2,6 +2,7 @@ import express, { Router, type Request } from 'express';
 import type { Config } from '../../config';
 import { notReady } from '../../errors';
 import type { EmbeddingService } from '../../embedding-service';
+import type { Metrics } from '../../metrics';
 import type { Lifecycle } from '../lifecycle';
 import { embedRequestSchema, openAiRequestSchema, parseOrThrow, singleQuerySchema } from '../schemas';
 import { roundMs, toBase64Vector, toJsonVector } from '../vectors';
@@ -9,7 +10,7 @@ import { jsonBodyOf, requireJsonBody } from '../middleware';
 import { recordTimings, requestAbortSignal } from '../request-context';
 
 /** The Python service's routes (/embed, /embed/single) and the OpenAI-compatible /v1/embeddings. */
-export function embedRoutes(config: Config, lifecycle: Lifecycle): Router {
+export function embedRoutes(config: Config, lifecycle: Lifecycle, metrics: Metrics): Router {
   const router = Router();
   const modelName = config.model.name;
   const embedSchema = embedRequestSchema(config.limits.maxTextsPerRequest);
@@ -26,7 +27,7 @@ export function embedRoutes(config: Config, lifecycle: Lifecycle): Router {
   const run = async (req: Request, texts: readonly string[]) => {
     const started = performance.now();
     const outcome = await serviceFor().embed(texts, requestAbortSignal(req));
-    recordTimings(req, texts.length, outcome);
+    recordTimings(req, texts.length, outcome, metrics);
     return { outcome, processingMs: roundMs(performance.now() - started) };
   };
 

@@ -208,3 +208,26 @@ describe('HTTP API', () => {
     });
   });
 });
+
+describe('GET /metrics', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ EMBEDDING_MODEL_DIR: await fullModelDir(), EMBEDDING_CACHE_ENTRIES: '100' });
+  });
+  afterAll(() => server.stop());
+
+  it('exposes request, batch, token and cache metrics in Prometheus text format', async () => {
+    await postJson(`${server.url}/embed`, { texts: ['metrics one', 'metrics two'] });
+    await postJson(`${server.url}/embed`, { texts: ['metrics one'] });
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await response.text();
+    expect(text).toMatch(/^embedding_texts_total 3$/m);
+    expect(text).toMatch(/^embedding_cache_hits_total 1$/m);
+    expect(text).toMatch(/^embedding_cache_misses_total 2$/m);
+    expect(text).toMatch(/^embedding_batch_size_count \d+$/m);
+    expect(text).toMatch(/^embedding_http_request_duration_seconds_count\{method="POST",route="\/embed",status="200"\} 2$/m);
+    expect(text).toMatch(/^embedding_queued_texts 0$/m);
+  });
+});

@@ -1,6 +1,7 @@
 import winston from 'winston';
 import Transport from 'winston-transport';
 import { loadConfig, type Config } from '../../../app/config';
+import type { EmbeddingModel } from '../../../app/model';
 import { prepareModel } from '../../../app/model/startup';
 import { startServer, type RunningServer } from '../../../app/server';
 
@@ -18,12 +19,19 @@ export interface TestServer extends RunningServer {
   readonly logs: MemoryTransport;
 }
 
+export interface TestServerOptions {
+  readonly waitReady?: boolean;
+  /** Replace the loaded model, e.g. with one that fails on purpose. */
+  readonly wrapModel?: (model: EmbeddingModel) => EmbeddingModel;
+}
+
 /** A real server on an ephemeral loopback port, configured like production but for the given overrides. */
-export async function startTestServer(env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string>, options: TestServerOptions = {}): Promise<TestServer> {
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', MODEL_AUTO_DOWNLOAD: 'false', LOG_LEVEL: 'debug', ...env });
   const logs = new MemoryTransport();
   const logger = winston.createLogger({ level: 'debug', transports: [logs] });
-  const loading = prepareModel(config, logger);
+  const wrap = options.wrapModel ?? ((model: EmbeddingModel) => model);
+  const loading = prepareModel(config, logger).then((loaded) => ({ ...loaded, model: wrap(loaded.model) }));
   loading.catch(() => {});
   const server = await startServer(config, logger, loading);
   if (options.waitReady ?? true) await server.ready;
