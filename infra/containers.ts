@@ -68,6 +68,13 @@ export interface EmbeddingContainersParams {
   readonly serviceName: string;
   readonly shutdownGraceMs: number;
   readonly stopTimeout: number;
+  /** Task CPU units (1024 = 1 vCPU): onnxruntime gets one intra-op thread per whole vCPU, at least one. */
+  readonly taskCpu: number;
+}
+
+/** Intra-op threads for a task of this many CPU units; more threads than vCPUs only contend. */
+export function inferenceThreads(taskCpu: number): number {
+  return Math.max(1, Math.floor(taskCpu / 1024));
 }
 
 /**
@@ -89,6 +96,7 @@ export function embeddingContainers(p: EmbeddingContainersParams): ContainerDefi
       EMBEDDING_MODEL_DIR: MODEL_DIR,
       LOG_LEVEL: p.logLevel,
       SHUTDOWN_GRACE_MS: String(p.shutdownGraceMs),
+      ORT_INTRA_OP_THREADS: String(inferenceThreads(p.taskCpu)),
       OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_HTTP_ENDPOINT,
       OTEL_SERVICE_NAME: p.serviceName,
     }),

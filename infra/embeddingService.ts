@@ -219,6 +219,7 @@ export class EmbeddingService extends pulumi.ComponentResource {
             serviceName: args.serviceName,
             shutdownGraceMs: args.shutdownGraceMs,
             stopTimeout,
+            taskCpu: args.cpu,
           }),
         ),
       );

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { availableCpus, readCgroupQuota } from '../../app/cpus';
+import { availableCpus, readCgroupQuota, readCgroupV1Quota } from '../../app/cpus';
 
 describe('availableCpus', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
@@ -25,6 +25,16 @@ describe('availableCpus', () => {
   });
 
   it('uses the cores it may run on when there is no quota', () => {
-    expect(availableCpus(cpuMax('max 100000'))).toBe(os.availableParallelism());
+    expect(availableCpus(cpuMax('max 100000'), path.join(dir, 'no-v1'))).toBe(os.availableParallelism());
+  });
+
+  it('falls back to cgroup v1 cfs quota/period', () => {
+    const v1 = fs.mkdtempSync(path.join(dir, 'v1-'));
+    fs.writeFileSync(path.join(v1, 'cpu.cfs_quota_us'), '50000\n');
+    fs.writeFileSync(path.join(v1, 'cpu.cfs_period_us'), '100000\n');
+    expect(readCgroupV1Quota(v1)).toBe(0.5);
+    expect(availableCpus(path.join(dir, 'no-v2'), v1)).toBe(1);
+    fs.writeFileSync(path.join(v1, 'cpu.cfs_quota_us'), '-1\n');
+    expect(readCgroupV1Quota(v1)).toBeUndefined();
   });
 });

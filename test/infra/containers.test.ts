@@ -1,4 +1,5 @@
 import {
+  inferenceThreads,
   clientContainer,
   collectorConfig,
   embeddingContainers,
@@ -21,6 +22,7 @@ const params = {
   serviceName: 'embedding-service',
   shutdownGraceMs: 25000,
   stopTimeout: 30,
+  taskCpu: 2048,
 };
 
 describe('embeddingContainers', () => {
@@ -29,8 +31,15 @@ describe('embeddingContainers', () => {
     expect(app.name).toBe('embedding');
     expect(app.image).toBe(params.image);
     expect(app.environment).toContainEqual({ name: 'LOG_LEVEL', value: 'debug' });
+    expect(app.environment).toContainEqual({ name: 'ORT_INTRA_OP_THREADS', value: '2' });
     expect(collector).toMatchObject({ name: 'otel-collector', image: params.collectorImage, essential: false });
     expect(collector.environment).toEqual([{ name: 'AOT_CONFIG_CONTENT', value: 'receivers: {}' }]);
+  });
+});
+
+describe('inferenceThreads', () => {
+  it('gives one intra-op thread per whole vCPU, at least one', () => {
+    expect([256, 512, 1024, 1536, 2048, 4096].map(inferenceThreads)).toEqual([1, 1, 1, 1, 2, 4]);
   });
 });
 

@@ -153,6 +153,8 @@ export function describeInvariants(getRun: () => ProgramRun, x: Expectations): v
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
         OTEL_SERVICE_NAME: 'embedding-service',
         SHUTDOWN_GRACE_MS: '25000',
+        // 512 CPU units = 0.5 vCPU: one onnxruntime thread (more would only contend).
+        ORT_INTRA_OP_THREADS: '1',
       });
     });
 

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { RssSampler } from './rss';
+
+/** Every child the benchmark started, so an exit or Ctrl-C can kill what is still running. */
+const LIVE = new Set<ChildProcess>();
+
+export function killAllChildren(): void {
+  for (const child of LIVE) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  LIVE.clear();
+}
+
+/** Registers handlers once so children never outlive the benchmark (normal exit, error, Ctrl-C). */
+export function installChildCleanup(): void {
+  process.once('exit', killAllChildren);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: stopping child processes\n`);
+      killAllChildren();
+      process.exit(130);
+    });
+  }
+}
+
+/** A free loopback port (asked of the kernel, then released for the child to bind). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface StartedServer {
+  readonly name: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Milliseconds from spawn to the first 200 on GET /health (polled every 10 ms). */
+  readonly startToHealthyMs: number;
+  /** Stops sampling, reads the peak RSS, sends SIGTERM and waits (bounded) for the exit. */
+  stop(): Promise<{ peakRssMb: number; maxSampledRssMb: number }>;
+}
+
+export interface ServerSpec {
+  readonly name: string;
+  readonly script: string;
+  readonly args?: readonly string[];
+  readonly env: Record<string, string>;
+  readonly cwd: string;
+}
+
+/** Spawns `node <script>` with the given port, waits until /health answers 200 and starts sampling RSS. */
+export async function startServer(spec: ServerSpec, port: number, timeoutMs = 60_000): Promise<StartedServer> {
+  const startedAt = performance.now();
+  const child = spawn(process.execPath, [spec.script, ...(spec.args ?? [])], {
+    cwd: spec.cwd,
+    env: { PATH: process.env.PATH ?? '', ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  LIVE.add(child);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${spec.name}: could not spawn ${spec.script}`);
+
+  const fail = (why: string) => {
+    child.kill('SIGKILL');
+    LIVE.delete(child);
+    return new Error(`${spec.name}: ${why}\n${output}`);
+  };
+  let startToHealthyMs: number | undefined;
+  while (startToHealthyMs === undefined) {
+    if (child.exitCode !== null || child.signalCode !== null) throw fail(`exited (${child.exitCode ?? child.signalCode}) before it was healthy`);
+    if (performance.now() - startedAt > timeoutMs) throw fail(`not healthy after ${timeoutMs} ms`);
+    const status = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) startToHealthyMs = performance.now() - startedAt;
+    else await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const sampler = new RssSampler(pid);
+
+  return {
+    name: spec.name,
+    port,
+    pid,
+    startToHealthyMs,
+    async stop() {
+      const rss = sampler.finish();
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+      LIVE.delete(child);
+      return { peakRssMb: rss.peakMb, maxSampledRssMb: rss.maxSampledMb };
+    },
+  };
+}
