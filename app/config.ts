@@ -30,6 +30,7 @@ const envSchema = z.object({
   MAX_QUEUED_TEXTS: positiveInt(4096),
   ORT_INTRA_OP_THREADS: z.coerce.number().int().positive().optional(),
   ORT_CPU_MEM_ARENA: booleanFlag(true),
+  ORT_ALLOW_SPINNING: booleanFlag(true),
   EMBEDDING_CACHE_ENTRIES: z.coerce.number().int().min(0).default(0),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
@@ -58,6 +59,7 @@ export interface Config {
     readonly maxQueuedTexts: number;
     readonly intraOpThreads: number;
     readonly cpuMemArena: boolean;
+    readonly allowSpinning: boolean;
     readonly cacheEntries: number;
   };
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
@@ -106,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cpus: () => number = availabl
       maxQueuedTexts: e.MAX_QUEUED_TEXTS,
       intraOpThreads: e.ORT_INTRA_OP_THREADS ?? cpus(),
       cpuMemArena: e.ORT_CPU_MEM_ARENA,
+      allowSpinning: e.ORT_ALLOW_SPINNING,
       cacheEntries: e.EMBEDDING_CACHE_ENTRIES,
     },
     logLevel: e.LOG_LEVEL,

@@ -51,6 +51,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const timeoutS = options.timeoutS ?? 60;
   const latencies: number[] = [];
   let non2xx = 0;
+  let settle!: { resolve(result: autocannon.Result): void; reject(error: unknown): void };
+  const done = new Promise<autocannon.Result>((resolve, reject) => (settle = { resolve, reject }));
   const instance = autocannon({
     url: `http://127.0.0.1:${options.port}/embed`,
     method: 'POST',
@@ -65,7 +67,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         setupRequest: (request) => ({ ...request, body: JSON.stringify({ texts: options.texts.take(options.textsPerRequest) }) }),
       },
     ],
-  });
+  }, (error: unknown, result: autocannon.Result) => (error ? settle.reject(error) : settle.resolve(result)));
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
     if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     else non2xx++;
@@ -73,10 +75,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const watchdog = setTimeout(() => instance.stop(), (options.durationS + timeoutS + 5) * 1000);
   let result: autocannon.Result;
   try {
-    result = await new Promise<autocannon.Result>((resolve, reject) => {
-      instance.on('done', resolve);
-      instance.on('error', reject);
-    });
+    result = await done;
   } finally {
     clearTimeout(watchdog);
   }

@@ -28,7 +28,7 @@ export async function loadEmbeddingModel(options: LoadModelOptions): Promise<Emb
     loadWorkerEncoder({
       file: modelPath(options.dir, options.onnxFile),
       settings,
-      options: { intraOpThreads: options.intraOpThreads, cpuMemArena: options.cpuMemArena },
+      options: { intraOpThreads: options.intraOpThreads, cpuMemArena: options.cpuMemArena, allowSpinning: options.allowSpinning },
     }),
   ]);
   return {

@@ -5,6 +5,11 @@ import type { ModelSettings } from './settings';
 export interface SessionOptions {
   readonly intraOpThreads: number;
   readonly cpuMemArena: boolean;
+  /**
+   * Let idle intra-op threads spin-wait for work. Faster on an otherwise idle machine, but the
+   * spinning steals the CPU the HTTP thread needs between runs.
+   */
+  readonly allowSpinning?: boolean;
   /** Write the graph after onnxruntime's optimisations here (to inspect which fusions it applied). */
   readonly optimizedModelFilePath?: string;
 }
@@ -27,6 +32,7 @@ export async function loadOnnxEncoder(file: string, settings: ModelSettings, opt
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: 1,
     enableCpuMemArena: options.cpuMemArena,
+    extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
     ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
   });
   for (const name of REQUIRED_INPUTS) {

@@ -22,6 +22,7 @@ export async function prepareModel(config: Config, logger: Logger): Promise<Load
     maxCharsPerText: config.limits.maxCharsPerText,
     intraOpThreads: config.inference.intraOpThreads,
     cpuMemArena: config.inference.cpuMemArena,
+    allowSpinning: config.inference.allowSpinning,
   });
   return { model, loadMs: Math.round(performance.now() - started) };
 }

@@ -1,0 +1,50 @@
+import type { MachineInfo } from './machine';
+import type { LoadResult } from './load';
+import type { RawResult } from './raw';
+import type { TokenStats } from './token-stats';
+
+export type ServerName = 'ours' | 'peer' | 'int8';
+
+export interface ServerResult {
+  readonly name: ServerName;
+  readonly description: string;
+  readonly startToHealthyMs: number;
+  /** VmHWM of the server process over its whole run (all scenarios), MB. */
+  readonly peakRssMb: number;
+  readonly maxSampledRssMb: number;
+  /** Measured runs by scenario id. */
+  readonly scenarios: Record<string, LoadResult>;
+}
+
+export interface WorstCaseResult {
+  readonly scenario: string;
+  readonly startToHealthyMs: number;
+  readonly peakRssMb: number;
+  readonly maxSampledRssMb: number;
+  readonly load: LoadResult;
+  /** Every response was 200 and there were no errors or timeouts. */
+  readonly allOk: boolean;
+}
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly goal: string;
+  /** undefined when the part it needs was not run. */
+  readonly pass: boolean | undefined;
+}
+
+export interface BenchResults {
+  readonly startedAt: string;
+  readonly wallS: number;
+  readonly command: string;
+  readonly machine: MachineInfo;
+  readonly options: { durationS: number; warmupS: number; worstS: number; rawPointS: number; quick: boolean; only: string[] };
+  readonly modelDir: string;
+  readonly intraOpThreads: number;
+  readonly tokens: TokenStats[];
+  readonly servers: Partial<Record<ServerName, ServerResult>>;
+  readonly worst?: WorstCaseResult;
+  readonly raw?: RawResult;
+  readonly checks: TargetCheck[];
+}
