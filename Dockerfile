@@ -17,7 +17,8 @@ COPY app ./app
 RUN npm run build
 # Hub or mirror for the model download (build time only); empty means https://huggingface.co.
 ARG HF_ENDPOINT=
-RUN npm run model:fetch -- /app/models/all-MiniLM-L6-v2 --quiet
+# The int8 variant too (23 MB), so EMBEDDING_MODEL_FILE=onnx/model_quint8_avx2.onnx needs no rebuild.
+RUN npm run model:fetch -- /app/models/all-MiniLM-L6-v2 --include onnx/model_quint8_avx2.onnx --quiet
 RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime

@@ -38,6 +38,14 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(25_000),
 });
 
+/** The names of every variable the service reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+/** Only the service's own variables from an environment (to hand on to a child process). */
+export function serviceVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(CONFIG_VARIABLES.flatMap((key) => (env[key] === undefined ? [] : [[key, env[key] as string]])));
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;

@@ -51,7 +51,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     durationS,
     warmupS: quick ? 0.5 : Math.min(2, Math.max(0.5, durationS / 5)),
     worstS: quick ? 6 : Math.max(10, Math.min(20, durationS * 2)),
-    rawPointS: quick ? 0.3 : Math.min(1.5, Math.max(0.3, durationS / 7)),
+    rawPointS: quick ? 0.3 : Math.min(1.5, Math.max(0.3, Math.round(durationS / 6 * 10) / 10)),
     only,
     updateReadme,
     quick,

@@ -51,23 +51,20 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const timeoutS = options.timeoutS ?? 60;
   const latencies: number[] = [];
   let non2xx = 0;
-  let settle!: { resolve(result: autocannon.Result): void; reject(error: unknown): void };
-  const done = new Promise<autocannon.Result>((resolve, reject) => (settle = { resolve, reject }));
-  const instance = autocannon({
+  const requestOptions: autocannon.Options = {
     url: `http://127.0.0.1:${options.port}/embed`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     connections: options.connections,
     duration: options.durationS,
     timeout: timeoutS,
-    requests: [
-      {
-        method: 'POST',
-        path: '/embed',
-        setupRequest: (request) => ({ ...request, body: JSON.stringify({ texts: options.texts.take(options.textsPerRequest) }) }),
-      },
-    ],
-  }, (error: unknown, result: autocannon.Result) => (error ? settle.reject(error) : settle.resolve(result)));
+    // setupRequest runs for every request: each one carries texts never sent before.
+    requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ texts: options.texts.take(options.textsPerRequest) }) }) }],
+  };
+  let instance!: autocannon.Instance;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(requestOptions, (error: unknown, result: autocannon.Result) => (error ? reject(error) : resolve(result)));
+  });
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
     if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     else non2xx++;

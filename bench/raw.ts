@@ -1,4 +1,4 @@
-import { loadConfig } from '../app/config';
+import { loadConfig, serviceVariables } from '../app/config';
 import { loadEmbeddingModel, type EmbeddingModel } from '../app/model';
 import { quantile } from './load';
 import { TextStream, type TextKind } from './texts';
@@ -6,8 +6,8 @@ import { TextStream, type TextKind } from './texts';
 /**
  * The raw limit: tokenise + onnxruntime run + mean pool + normalise in one process, no HTTP,
  * through the service's own `loadEmbeddingModel` with the service's default session options.
- * Runs as its own child process (`node dist/bench/raw.js <modelDir> [secondsPerPoint]`) so no
- * server shares the CPU; prints one JSON line.
+ * Runs as its own child process (`node dist/bench/raw.js <modelDir> [secondsPerPoint] [onnxFile]`)
+ * so no server shares the CPU; prints one JSON line.
  */
 export const RAW_BATCH_SIZES = [1, 8, 16, 32, 64, 128] as const;
 const RAW_KINDS: readonly TextKind[] = ['short', 'medium'];
@@ -21,6 +21,7 @@ export interface RawPoint {
 }
 
 export interface RawResult {
+  readonly onnxFile: string;
   readonly intraOpThreads: number;
   readonly cpuMemArena: boolean;
   readonly points: RawPoint[];
@@ -47,14 +48,18 @@ async function measurePoint(model: EmbeddingModel, texts: TextStream, batchSize:
   return { kind: texts.kind, batchSize, calls: times.length, textsPerS: (times.length * batchSize) / (busy / 1000), p50Ms: quantile(times, 0.5) };
 }
 
-export async function measureRaw(modelDir: string, secondsPerPoint: number): Promise<RawResult> {
-  const defaults = loadConfig({}).inference;
+export async function measureRaw(modelDir: string, secondsPerPoint: number, onnxFile: string): Promise<RawResult> {
+  // The service's defaults, passed the way app/model/startup.ts passes them.
+  // The service's settings, as `npm run bench` was given them (e.g. ORT_ALLOW_SPINNING=false).
+  const config = loadConfig(serviceVariables(process.env));
+  const defaults = config.inference;
   const model = await loadEmbeddingModel({
     dir: modelDir,
-    onnxFile: 'onnx/model.onnx',
-    maxCharsPerText: loadConfig({}).limits.maxCharsPerText,
+    onnxFile,
+    maxCharsPerText: config.limits.maxCharsPerText,
     intraOpThreads: defaults.intraOpThreads,
     cpuMemArena: defaults.cpuMemArena,
+    allowSpinning: defaults.allowSpinning,
   });
   try {
     const points: RawPoint[] = [];
@@ -67,19 +72,19 @@ export async function measureRaw(modelDir: string, secondsPerPoint: number): Pro
       const top = mine.reduce((a, b) => (b.textsPerS > a.textsPerS ? b : a));
       best[kind] = { textsPerS: top.textsPerS, batchSize: top.batchSize, singleTextP50Ms: mine.find((p) => p.batchSize === 1)?.p50Ms ?? NaN };
     }
-    return { intraOpThreads: defaults.intraOpThreads, cpuMemArena: defaults.cpuMemArena, points, best };
+    return { onnxFile, intraOpThreads: defaults.intraOpThreads, cpuMemArena: defaults.cpuMemArena, points, best };
   } finally {
     await model.close();
   }
 }
 
 if (require.main === module) {
-  const [modelDir, seconds] = process.argv.slice(2);
+  const [modelDir, seconds, onnxFile] = process.argv.slice(2);
   if (!modelDir) {
-    process.stderr.write('usage: node dist/bench/raw.js <modelDir> [secondsPerPoint]\n');
+    process.stderr.write('usage: node dist/bench/raw.js <modelDir> [secondsPerPoint] [onnxFile]\n');
     process.exit(2);
   }
-  measureRaw(modelDir, Number(seconds ?? 1.5)).then(
+  measureRaw(modelDir, Number(seconds ?? 1.5), onnxFile ?? 'onnx/model.onnx').then(
     (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
     (error: unknown) => {
       process.stderr.write(`raw: ${(error as Error)?.stack ?? String(error)}\n`);

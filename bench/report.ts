@@ -1,6 +1,6 @@
-import type { LoadResult } from './load';
+import type { RawResult } from './raw';
 import { SCENARIOS, WORST_CASE, scenarioId, scenarioLabel } from './scenarios';
-import type { BenchResults, TargetCheck } from './types';
+import { BUSY_CORES, type BenchResults, type ScenarioResult, type TargetCheck } from './types';
 
 const num = (value: number | undefined, digits = 0): string =>
   value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
@@ -8,7 +8,8 @@ const ms = (value: number | undefined): string => (value === undefined || !Numbe
 const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined || b === undefined || !(b > 0) ? undefined : a / b;
 const times = (value: number): string => (Number.isFinite(value) ? `${value.toFixed(2)}×` : '–');
-const flag = (run: LoadResult | undefined): string => (run?.flagged ? ' ⚠' : '');
+const flag = (run: ScenarioResult | undefined): string =>
+  (run?.flagged ? ' ⚠' : '') + (run !== undefined && run.cpu.other >= BUSY_CORES ? ' †' : '');
 
 type Results = Omit<BenchResults, 'checks' | 'wallS'> & { wallS?: number };
 
@@ -83,13 +84,32 @@ export function summaryTable(r: Results): string {
     lines.push(`| worst case: responses (all 200?) | ${w.load.requests} × 200, ${w.load.non2xx} non-2xx, ${w.load.errors} errors${w.allOk ? '' : ' ⚠'} |`);
     lines.push(`| worst case: texts/s, p50 / p99 | ${num(w.load.textsPerS)}, ${ms(w.load.p50Ms)} / ${ms(w.load.p99Ms)} ms |`);
   }
-  if (r.raw) {
-    for (const [kind, best] of Object.entries(r.raw.best)) {
-      lines.push(`| raw limit, ${kind}: best texts/s (batch ${best.batchSize}) | ${num(best.textsPerS)} |`);
-      lines.push(`| raw limit, ${kind}: single-text latency (batch 1, p50) | ${ms(best.singleTextP50Ms)} ms |`);
+  for (const [label, raw] of [['raw limit', r.raw], ['raw limit int8', r.rawInt8]] as const) {
+    if (!raw) continue;
+    for (const [kind, best] of Object.entries(raw.best)) {
+      lines.push(`| ${label}, ${kind}: best texts/s (batch ${best.batchSize}) | ${num(best.textsPerS)} |`);
+      lines.push(`| ${label}, ${kind}: single-text latency (batch 1, p50) | ${ms(best.singleTextP50Ms)} ms |`);
     }
   }
   lines.push(`| mean tokens per text (short / medium / long, [CLS] [SEP] included, before truncation) | ${r.tokens.map((t) => t.mean.toFixed(1)).join(' / ')} |`);
+  return lines.join('\n');
+}
+
+/** Where the CPU went in each measured run: the server's process vs the load generator (cores). */
+export function cpuTable(r: Results): string {
+  const names = Object.keys(r.servers) as Array<keyof Results['servers']>;
+  if (names.length === 0) return '';
+  const lines = [
+    `| CPU, cores: server / load generator | ${names.join(' | ')} |`,
+    `| --- | ${names.map(() => '---:').join(' | ')} |`,
+  ];
+  for (const s of SCENARIOS) {
+    const cells = names.map((n) => {
+      const run = r.servers[n]?.scenarios[s.id];
+      return run ? `${run.cpu.server.toFixed(2)} / ${run.cpu.loadGenerator.toFixed(2)}` : '–';
+    });
+    lines.push(`| ${scenarioLabel(s)} | ${cells.join(' | ')} |`);
+  }
   return lines.join('\n');
 }
 
@@ -99,16 +119,34 @@ export function checksList(checks: readonly TargetCheck[]): string {
     .join('\n');
 }
 
+/** The raw limit at every batch size, fp32 and int8 side by side. */
 export function rawTable(r: Results): string {
   if (!r.raw) return '';
-  const lines = ['| raw: batch size | short texts/s | short p50 ms/batch | medium texts/s | medium p50 ms/batch |', '| ---: | ---: | ---: | ---: | ---: |'];
-  const sizes = [...new Set(r.raw.points.map((p) => p.batchSize))];
-  for (const size of sizes) {
-    const s = r.raw.points.find((p) => p.kind === 'short' && p.batchSize === size);
-    const m = r.raw.points.find((p) => p.kind === 'medium' && p.batchSize === size);
-    lines.push(`| ${size} | ${num(s?.textsPerS)} | ${ms(s?.p50Ms)} | ${num(m?.textsPerS)} | ${ms(m?.p50Ms)} |`);
+  const int8Head = r.rawInt8 ? ' int8 short texts/s | int8 medium texts/s |' : '';
+  const lines = [
+    `| raw: batch size | short texts/s | short ms/batch | medium texts/s | medium ms/batch |${int8Head}`,
+    `| ---: | ---: | ---: | ---: | ---: |${r.rawInt8 ? ' ---: | ---: |' : ''}`,
+  ];
+  const find = (raw: RawResult | undefined, kind: string, size: number) => raw?.points.find((p) => p.kind === kind && p.batchSize === size);
+  for (const size of [...new Set(r.raw.points.map((p) => p.batchSize))]) {
+    const s = find(r.raw, 'short', size);
+    const m = find(r.raw, 'medium', size);
+    const int8 = r.rawInt8 ? ` ${num(find(r.rawInt8, 'short', size)?.textsPerS)} | ${num(find(r.rawInt8, 'medium', size)?.textsPerS)} |` : '';
+    lines.push(`| ${size} | ${num(s?.textsPerS)} | ${ms(s?.p50Ms)} | ${num(m?.textsPerS)} | ${ms(m?.p50Ms)} |${int8}`);
   }
   return lines.join('\n');
+}
+
+/** The measured run during which other processes used the most CPU. */
+function busiest(r: Results): string {
+  let top = { where: 'none', cores: 0 };
+  for (const server of Object.values(r.servers)) {
+    for (const [id, run] of Object.entries(server.scenarios)) {
+      if (run.cpu.other > top.cores) top = { where: `${server.name} ${id}`, cores: run.cpu.other };
+    }
+  }
+  if (r.worst && r.worst.load.cpu.other > top.cores) top = { where: 'worst case', cores: r.worst.load.cpu.other };
+  return `${top.where}, ${top.cores.toFixed(2)} cores`;
 }
 
 /** The whole report as markdown: what was run, the tables and the target checks. */
@@ -122,7 +160,10 @@ export function renderMarkdown(r: BenchResults): string {
     scenarioTable(r),
     summaryTable(r),
     checksList(r.checks),
-    '⚠ = the run had errors, timeouts or non-2xx responses. Method and column meanings: [docs/benchmark.md](docs/benchmark.md).',
+    rawTable(r),
+    cpuTable(r),
+    `⚠ = the run had errors, timeouts or non-2xx responses. † = other processes used ≥ ${BUSY_CORES} cores during that measured run (machine not idle; ` +
+      `busiest run: ${busiest(r)}). Method and column meanings: [docs/benchmark.md](docs/benchmark.md).`,
   ];
-  return `${parts.join('\n\n')}\n`;
+  return `${parts.filter((part) => part !== '').join('\n\n')}\n`;
 }

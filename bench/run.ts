@@ -1,20 +1,21 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfig } from '../app/config';
+import { loadConfig, serviceVariables } from '../app/config';
 import { ensureSyntheticModel } from '../app/model/synthetic/cached';
 import { SYNTHETIC_INT8_FILE } from '../app/model/synthetic/types';
 import { parseArgs, type BenchOptions } from './args';
-import { runLoad, type LoadResult } from './load';
+import { CpuMeter } from './cpu-usage';
+import { runLoad } from './load';
 import { describeMachine } from './machine';
-import type { RawResult } from './raw';
+import { RAW_BATCH_SIZES, type RawResult } from './raw';
 import { updateReadme } from './readme';
 import { checkTargets, renderMarkdown } from './report';
 import { SCENARIOS, WORST_CASE, scenarioLabel, type Scenario } from './scenarios';
-import { freePort, installChildCleanup, startServer, type ServerSpec, type StartedServer } from './server-process';
+import { freePort, installChildCleanup, startServer, untilExit, type ServerSpec, type StartedServer } from './server-process';
 import { TextStream, type TextKind } from './texts';
 import { measureTokenStats } from './token-stats';
-import type { BenchResults, ServerName, ServerResult, WorstCaseResult } from './types';
+import { BUSY_CORES, type BenchResults, type ScenarioResult, type ServerName, type ServerResult, type WorstCaseResult } from './types';
 
 /**
  * `npm run bench`: our service, the transformers.js peer and our service on the int8 model, each
@@ -40,15 +41,19 @@ function streamsFrom(start: number): (kind: TextKind) => TextStream {
   };
 }
 
-const describeRun = (run: LoadResult) =>
+const describeRun = (run: ScenarioResult) =>
   `${run.textsPerS.toFixed(0).padStart(6)} texts/s  p50 ${run.p50Ms.toFixed(1).padStart(7)} ms  p99 ${run.p99Ms.toFixed(1).padStart(7)} ms` +
+  `  cpu: server ${run.cpu.server.toFixed(2)}, load generator ${run.cpu.loadGenerator.toFixed(2)}` +
+  (run.cpu.other >= BUSY_CORES ? `, other processes ${run.cpu.other.toFixed(2)} (not idle)` : '') +
   (run.flagged ? `  ⚠ non-2xx ${run.non2xx}, errors ${run.errors}, timeouts ${run.timeouts}` : '');
 
-async function loadScenario(port: number, scenario: Scenario, streams: (kind: TextKind) => TextStream, durationS: number, warmupS: number): Promise<LoadResult> {
+async function loadScenario(server: StartedServer, scenario: Scenario, streams: (kind: TextKind) => TextStream, durationS: number, warmupS: number): Promise<ScenarioResult> {
   const texts = streams(scenario.kind);
-  const shape = { port, connections: scenario.connections, textsPerRequest: scenario.textsPerRequest, texts };
+  const shape = { port: server.port, connections: scenario.connections, textsPerRequest: scenario.textsPerRequest, texts };
   if (warmupS > 0) await runLoad({ ...shape, durationS: warmupS });
-  return runLoad({ ...shape, durationS });
+  const meter = new CpuMeter(server.pid);
+  const run = await runLoad({ ...shape, durationS });
+  return { ...run, cpu: meter.read() };
 }
 
 /** Stops the server even when a run failed, so no child outlives its part of the benchmark. */
@@ -77,9 +82,9 @@ async function benchServer(name: ServerName, description: string, specFor: (port
   const server = await start(specFor);
   const streams = streamsFrom(TEXT_OFFSETS[name]);
   const { value: scenarios, rss } = await withServer(server, async () => {
-    const results: Record<string, LoadResult> = {};
+    const results: Record<string, ScenarioResult> = {};
     for (const scenario of SCENARIOS) {
-      const run = await loadScenario(server.port, scenario, streams, options.durationS, options.warmupS);
+      const run = await loadScenario(server, scenario, streams, options.durationS, options.warmupS);
       results[scenario.id] = run;
       log(`  ${scenarioLabel(scenario).padEnd(24)} ${describeRun(run)}`);
     }
@@ -92,7 +97,7 @@ async function benchWorstCase(specFor: (port: number) => ServerSpec, options: Be
   log(`\n## worst case: ours fp32, fresh, ${scenarioLabel(WORST_CASE)} for ${options.worstS} s`);
   const server = await start(specFor);
   const { value: load, rss } = await withServer(server, async () => {
-    const run = await loadScenario(server.port, WORST_CASE, streamsFrom(TEXT_OFFSETS.worst), options.worstS, 0);
+    const run = await loadScenario(server, WORST_CASE, streamsFrom(TEXT_OFFSETS.worst), options.worstS, 0);
     log(`  ${scenarioLabel(WORST_CASE).padEnd(24)} ${describeRun(run)}`);
     return run;
   });
@@ -100,10 +105,11 @@ async function benchWorstCase(specFor: (port: number) => ServerSpec, options: Be
 }
 
 /** The raw limit in its own process, with no server running. */
-function benchRaw(modelDir: string, options: BenchOptions): Promise<RawResult> {
-  log(`\n## raw limit: in-process tokenise + onnxruntime + pool, batch sizes 1-128, ${options.rawPointS} s per point`);
+function benchRaw(modelDir: string, onnxFile: string, options: BenchOptions): Promise<RawResult> {
+  log(`\n## raw limit (${onnxFile}): in-process tokenise + onnxruntime + pool, batch sizes ${RAW_BATCH_SIZES.join(', ')}, ${options.rawPointS} s per point`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'raw.js'), modelDir, String(options.rawPointS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(__dirname, 'raw.js'), modelDir, String(options.rawPointS), onnxFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    untilExit(child);
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.once('error', reject);
@@ -134,12 +140,14 @@ async function main(): Promise<void> {
     int8: true,
     sourceDir: path.resolve(REPO, '..', 'shared', 'models', 'all-MiniLM-L6-v2'),
   });
-  const intraOpThreads = loadConfig({}).inference.intraOpThreads;
+  // Service settings given to `npm run bench` (e.g. MAX_BATCH_TOKENS=1024) apply to ours, int8 and the raw limit alike.
+  const tuning = serviceVariables(process.env);
+  const intraOpThreads = loadConfig(tuning).inference.intraOpThreads;
   const tokens = await measureTokenStats(modelDir);
   log(`model ${modelDir}; intra-op threads ${intraOpThreads}`);
   log(`mean tokens per text: ${tokens.map((t) => `${t.kind} ${t.mean.toFixed(1)} (${t.min}-${t.max})`).join(', ')}`);
 
-  const oursEnv = { EMBEDDING_MODEL_DIR: modelDir, HOST: '127.0.0.1', MODEL_AUTO_DOWNLOAD: 'false', LOG_LEVEL: 'warn' };
+  const oursEnv = { ...tuning, EMBEDDING_MODEL_DIR: modelDir, HOST: '127.0.0.1', MODEL_AUTO_DOWNLOAD: 'false', LOG_LEVEL: 'warn' };
   const mainJs = path.join(REPO, 'dist', 'app', 'main.js');
   const specFor = (name: ServerName, port: number): ServerSpec => {
     if (name === 'peer') {
@@ -160,7 +168,8 @@ async function main(): Promise<void> {
     servers[name] = await benchServer(name, descriptions[name], (port) => specFor(name, port), options);
   }
   const worst = options.only.has('worst') ? await benchWorstCase((port) => specFor('ours', port), options) : undefined;
-  const raw = options.only.has('raw') ? await benchRaw(modelDir, options) : undefined;
+  const raw = options.only.has('raw') ? await benchRaw(modelDir, 'onnx/model.onnx', options) : undefined;
+  const rawInt8 = options.only.has('raw') ? await benchRaw(modelDir, SYNTHETIC_INT8_FILE, options) : undefined;
 
   const wallS = (performance.now() - t0) / 1000;
   const partial = {
@@ -175,6 +184,7 @@ async function main(): Promise<void> {
     servers,
     ...(worst ? { worst } : {}),
     ...(raw ? { raw } : {}),
+    ...(rawInt8 ? { rawInt8 } : {}),
   };
   const results: BenchResults = { ...partial, checks: checkTargets(partial) };
   const markdown = renderMarkdown(results);

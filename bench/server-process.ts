@@ -12,6 +12,12 @@ export function killAllChildren(): void {
   LIVE.clear();
 }
 
+/** Tracks a child until it exits, so it is killed if the benchmark stops first. */
+export function untilExit(child: ChildProcess): void {
+  LIVE.add(child);
+  child.once('exit', () => LIVE.delete(child));
+}
+
 /** Registers handlers once so children never outlive the benchmark (normal exit, error, Ctrl-C). */
 export function installChildCleanup(): void {
   process.once('exit', killAllChildren);

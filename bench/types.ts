@@ -1,7 +1,12 @@
+import type { CpuUsage } from './cpu-usage';
 import type { MachineInfo } from './machine';
 import type { LoadResult } from './load';
 import type { RawResult } from './raw';
 import type { TokenStats } from './token-stats';
+
+/** A measured run, with the CPU each party used meanwhile (the machine was not idle when `cpu.other` ≥ BUSY_CORES). */
+export type ScenarioResult = LoadResult & { readonly cpu: CpuUsage };
+export const BUSY_CORES = 0.15;
 
 export type ServerName = 'ours' | 'peer' | 'int8';
 
@@ -13,7 +18,7 @@ export interface ServerResult {
   readonly peakRssMb: number;
   readonly maxSampledRssMb: number;
   /** Measured runs by scenario id. */
-  readonly scenarios: Record<string, LoadResult>;
+  readonly scenarios: Record<string, ScenarioResult>;
 }
 
 export interface WorstCaseResult {
@@ -21,7 +26,7 @@ export interface WorstCaseResult {
   readonly startToHealthyMs: number;
   readonly peakRssMb: number;
   readonly maxSampledRssMb: number;
-  readonly load: LoadResult;
+  readonly load: ScenarioResult;
   /** Every response was 200 and there were no errors or timeouts. */
   readonly allOk: boolean;
 }
@@ -46,5 +51,7 @@ export interface BenchResults {
   readonly servers: Partial<Record<ServerName, ServerResult>>;
   readonly worst?: WorstCaseResult;
   readonly raw?: RawResult;
+  /** The raw limit on the int8 model. */
+  readonly rawInt8?: RawResult;
   readonly checks: TargetCheck[];
 }

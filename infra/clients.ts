@@ -11,6 +11,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { ClientConfig } from './config';
 import { clientContainer } from './containers';
 import { fargateSizeProblems } from './sizing';
+import { ASSUME_ECS_TASKS } from './iam';
 
 export interface ClientServiceArgs {
   readonly client: ClientConfig;
@@ -26,11 +27,6 @@ export interface ClientServiceArgs {
   readonly cpuArchitecture: 'X86_64' | 'ARM64';
   readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
-
-const ASSUME_ECS_TASKS = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
 
 export class ClientService extends pulumi.ComponentResource {
   public readonly service: aws.ecs.Service;

@@ -11,6 +11,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { TMP_VOLUME, collectorConfig, embeddingContainers, pullThroughImage } from './containers';
 import { embeddingSizeProblems, stopTimeoutSeconds } from './sizing';
+import { ASSUME_ECS_TASKS } from './iam';
 
 /** How the task reaches ECR, CloudWatch and X-Ray. */
 export type TaskEgress =
@@ -55,11 +56,6 @@ export interface EmbeddingServiceArgs {
   readonly dnsTtl?: number;
   readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
-
-const ASSUME_ECS_TASKS = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
 
 export class EmbeddingService extends pulumi.ComponentResource {
   /** The ECS service: clients depend on it (it waits for steady state). */

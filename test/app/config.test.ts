@@ -1,4 +1,6 @@
-import { ConfigError, loadConfig } from '../../app/config';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, serviceVariables } from '../../app/config';
 
 describe('loadConfig', () => {
   const twoCpus = () => 2;
@@ -53,5 +55,15 @@ describe('loadConfig', () => {
     const config = loadConfig({}, twoCpus);
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.model)).toBe(true);
+  });
+
+  it('hands on only its own variables', () => {
+    expect(serviceVariables({ PORT: '1', HOME: '/root', MAX_BATCH_TOKENS: '1024' })).toEqual({ PORT: '1', MAX_BATCH_TOKENS: '1024' });
+    expect(CONFIG_VARIABLES).toContain('ORT_ALLOW_SPINNING');
+  });
+
+  it('documents every variable in the README configuration table', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+    for (const key of CONFIG_VARIABLES) expect(readme).toMatch(new RegExp(`^\\| \`${key}\` \\|`, 'm'));
   });
 });
