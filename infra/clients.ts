@@ -12,6 +12,7 @@ import { ClientConfig } from './config';
 import { clientContainer } from './containers';
 import { fargateSizeProblems } from './sizing';
 import { ASSUME_ECS_TASKS } from './iam';
+import { ZERO_GAP_ROLLOUT } from './rollout';
 
 export interface ClientServiceArgs {
   readonly client: ClientConfig;
@@ -99,10 +100,7 @@ export class ClientService extends pulumi.ComponentResource {
         launchType: 'FARGATE',
         desiredCount: c.desiredCount,
         networkConfiguration: { subnets: args.subnetIds, securityGroups: [args.securityGroupId], assignPublicIp: c.assignPublicIp },
-        deploymentMinimumHealthyPercent: 100,
-        deploymentMaximumPercent: 200,
-        deploymentCircuitBreaker: { enable: true, rollback: true },
-        waitForSteadyState: true,
+        ...ZERO_GAP_ROLLOUT,
         propagateTags: 'SERVICE',
         tags,
       },

@@ -12,6 +12,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { TMP_VOLUME, collectorConfig, embeddingContainers, pullThroughImage } from './containers';
 import { embeddingSizeProblems, stopTimeoutSeconds } from './sizing';
 import { ASSUME_ECS_TASKS } from './iam';
+import { ZERO_GAP_ROLLOUT } from './rollout';
 
 /** How the task reaches ECR, CloudWatch and X-Ray. */
 export type TaskEgress =
@@ -263,10 +264,7 @@ export class EmbeddingService extends pulumi.ComponentResource {
         desiredCount: 1,
         networkConfiguration: { subnets: args.subnetIds, securityGroups: [sg.id], assignPublicIp: false },
         serviceRegistries: { registryArn: discovery.arn },
-        deploymentMinimumHealthyPercent: 100,
-        deploymentMaximumPercent: 200,
-        deploymentCircuitBreaker: { enable: true, rollback: true },
-        waitForSteadyState: true,
+        ...ZERO_GAP_ROLLOUT,
         enableEcsManagedTags: true,
         propagateTags: 'SERVICE',
         tags,
