@@ -5,7 +5,7 @@ import { ServiceError } from '../errors';
 import { toErrorResponse } from './error-response';
 import type { Metrics } from '../metrics';
 import type { Lifecycle } from './lifecycle';
-import { logFields } from './request-context';
+import { logFields, roundMs } from './request-context';
 
 /** One log line and one duration observation per request, with status, trace id and stage timings. */
 export function requestLogger(logger: Logger, metrics: Metrics): RequestHandler {
@@ -22,7 +22,7 @@ export function requestLogger(logger: Logger, metrics: Metrics): RequestHandler 
         method: req.method,
         path: req.path,
         status,
-        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+        duration_ms: roundMs(performance.now() - started),
         ...(traceId ? { trace_id: traceId } : {}),
         ...logFields(res),
       });

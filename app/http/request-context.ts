@@ -35,9 +35,9 @@ export function recordTimings(req: Request, texts: number, outcome: EmbedOutcome
     texts,
     prompt_tokens: outcome.promptTokens,
     cache_hits: outcome.cacheHits,
-    tokenize_ms: round(tokenizeMs),
-    queue_ms: round(queueMs),
-    inference_ms: round(inferenceMs),
+    tokenize_ms: roundMs(tokenizeMs),
+    queue_ms: roundMs(queueMs),
+    inference_ms: roundMs(inferenceMs),
   });
   trace.getActiveSpan()?.setAttributes({
     'embedding.texts': texts,
@@ -55,4 +55,5 @@ export function recordTimings(req: Request, texts: number, outcome: EmbedOutcome
   if (outcome.cacheHits < texts) metrics.queueDuration.observe(queueMs / 1000);
 }
 
-const round = (ms: number) => Math.round(ms * 100) / 100;
+/** Milliseconds to two decimals, as every duration is reported in logs and responses. */
+export const roundMs = (ms: number): number => Math.round(ms * 100) / 100;

@@ -13,7 +13,3 @@ export function toBase64Vector(vector: Float32Array): string {
 }
 
 const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-export function roundMs(ms: number): number {
-  return Math.round(ms * 100) / 100;
-}

@@ -42,9 +42,9 @@ async function serve(): Promise<void> {
       void loaded.release().finally(() => port.close());
       return;
     }
-    const rows: number[][] = [];
+    const rows: Int32Array[] = [];
     for (let i = 0; i + 1 < request.offsets.length; i++) {
-      rows.push(Array.from(request.ids.subarray(request.offsets[i], request.offsets[i + 1])));
+      rows.push(request.ids.subarray(request.offsets[i], request.offsets[i + 1]));
     }
     loaded.encode(rows).then(
       (vectors) => {

@@ -17,7 +17,7 @@ export interface SessionOptions {
 /** Runs the transformer on a batch of token id sequences and returns one sentence vector per sequence. */
 export interface SentenceEncoder {
   readonly dimension: number;
-  encode(batch: ReadonlyArray<readonly number[]>): Promise<Float32Array[]>;
+  encode(batch: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array[]>;
   release(): Promise<void>;
 }
 

@@ -5,9 +5,9 @@ import type { EmbeddingService } from '../../embedding-service';
 import type { Metrics } from '../../metrics';
 import type { Lifecycle } from '../lifecycle';
 import { embedRequestSchema, openAiRequestSchema, parseOrThrow, singleQuerySchema } from '../schemas';
-import { roundMs, toBase64Vector, toJsonVector } from '../vectors';
+import { toBase64Vector, toJsonVector } from '../vectors';
 import { jsonBodyOf, requireJsonBody } from '../middleware';
-import { recordTimings, requestAbortSignal } from '../request-context';
+import { recordTimings, requestAbortSignal, roundMs } from '../request-context';
 
 /** The Python service's routes (/embed, /embed/single) and the OpenAI-compatible /v1/embeddings. */
 export function embedRoutes(config: Config, lifecycle: Lifecycle, metrics: Metrics): Router {
