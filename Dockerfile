@@ -9,16 +9,19 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# .npmrc (onnxruntime-node-install=skip) must be in place before npm ci.
-COPY package.json package-lock.json .npmrc ./
+# onnxruntime-node's install script only downloads CUDA libraries (the CPU binaries ship in the
+# package). package.json's allowScripts denies it on npm >= 11.x; this covers every npm version.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.base.json ./
+COPY tsconfig.json tsconfig.app.json tsconfig.base.json ./
 COPY app ./app
-RUN npm run build
+# app/ only: development tools (scripts/, bench/) are not part of the image.
+RUN npm run build:app
 # Hub or mirror for the model download (build time only); empty means https://huggingface.co.
 ARG HF_ENDPOINT=
 # The int8 variant too (23 MB), so EMBEDDING_MODEL_FILE=onnx/model_quint8_avx2.onnx needs no rebuild.
-RUN npm run model:fetch -- /app/models/all-MiniLM-L6-v2 --include onnx/model_quint8_avx2.onnx --quiet
+RUN node dist/app/cli/fetch-model.js /app/models/all-MiniLM-L6-v2 --include onnx/model_quint8_avx2.onnx --quiet
 RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime

@@ -1,4 +1,4 @@
-/** Two projects: the service (app) and the Pulumi program (infra), each with its own tsconfig. */
+/** Two projects: the service with its tools (app, scripts) and the Pulumi program (infra), each with its own tsconfig. */
 const tsJest = (tsconfig) => ({ '^.+\\.ts$': ['ts-jest', { tsconfig }] });
 
 module.exports = {
@@ -6,9 +6,10 @@ module.exports = {
     {
       displayName: 'app',
       testEnvironment: '<rootDir>/test/support/onnx-environment.js',
-      roots: ['<rootDir>/test/app'],
+      roots: ['<rootDir>/test/app', '<rootDir>/test/scripts'],
       testMatch: ['**/*.test.ts'],
       transform: tsJest('<rootDir>/tsconfig.test.json'),
+      // Builds dist/ (the worker thread and child processes run the compiled code), then the synthetic models.
       globalSetup: '<rootDir>/test/app/support/global-setup.ts',
     },
     {

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, describeConfig } from './logger';
-import { prepareModel } from './model/startup';
+import { prepareModel } from './prepare-model';
 import { startTracing } from './tracing';
 
 /** Entry point: config → tracing (before express/http load) → server → model; SIGTERM/SIGINT drain and exit. */

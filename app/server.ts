@@ -8,7 +8,7 @@ import { createApp } from './http/app';
 import { Lifecycle } from './http/lifecycle';
 import { createMetrics } from './metrics';
 import type { EmbeddingModel } from './model';
-import type { LoadedModel } from './model/startup';
+import type { LoadedModel } from './prepare-model';
 
 export interface RunningServer {
   readonly port: number;
@@ -22,7 +22,7 @@ export interface RunningServer {
 
 /**
  * Listens at once (so /health can answer 503 "starting" while the model loads) and turns ready when
- * the model, already loading (see model/startup.ts), is there.
+ * the model, already loading (see prepare-model.ts), is there.
  */
 export async function startServer(config: Config, logger: Logger, loading: Promise<LoadedModel>): Promise<RunningServer> {
   const lifecycle = new Lifecycle();

@@ -49,7 +49,7 @@ async function measurePoint(model: EmbeddingModel, texts: TextStream, batchSize:
 }
 
 export async function measureRaw(modelDir: string, secondsPerPoint: number, onnxFile: string): Promise<RawResult> {
-  // The service's defaults, passed the way app/model/startup.ts passes them.
+  // The service's defaults, passed the way app/prepare-model.ts passes them.
   // The service's settings, as `npm run bench` was given them (e.g. ORT_ALLOW_SPINNING=false).
   const config = loadConfig(serviceVariables(process.env));
   const defaults = config.inference;

@@ -163,7 +163,7 @@ export function renderMarkdown(r: BenchResults): string {
     rawTable(r),
     cpuTable(r),
     `⚠ = the run had errors, timeouts or non-2xx responses. † = other processes used ≥ ${BUSY_CORES} cores during that measured run (machine not idle; ` +
-      `busiest run: ${busiest(r)}). Method and column meanings: [docs/benchmark.md](docs/benchmark.md).`,
+      `busiest run: ${busiest(r)}). Method and column meanings: [benchmark.md](benchmark.md).`,
   ];
   return `${parts.filter((part) => part !== '').join('\n\n')}\n`;
 }

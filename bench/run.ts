@@ -2,14 +2,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, serviceVariables } from '../app/config';
-import { ensureSyntheticModel } from '../app/model/synthetic/cached';
-import { SYNTHETIC_INT8_FILE } from '../app/model/synthetic/types';
-import { parseArgs, type BenchOptions } from './args';
+import { REPO_ROOT, SYNTHETIC_MODEL_CACHE } from '../scripts/repo-paths';
+import { ensureSyntheticModel } from '../scripts/synthetic-model/cached';
+import { SYNTHETIC_INT8_FILE } from '../scripts/synthetic-model/types';
+import { HelpRequested, USAGE, parseArgs, type BenchOptions } from './args';
 import { CpuMeter } from './cpu-usage';
 import { runLoad } from './load';
 import { describeMachine } from './machine';
 import { RAW_BATCH_SIZES, type RawResult } from './raw';
-import { updateReadme } from './readme';
+import { replaceBenchSection } from './bench-section';
 import { checkTargets, renderMarkdown } from './report';
 import { SCENARIOS, WORST_CASE, scenarioLabel, type Scenario } from './scenarios';
 import { freePort, installChildCleanup, startServer, untilExit, type ServerSpec, type StartedServer } from './server-process';
@@ -20,10 +21,13 @@ import { BUSY_CORES, type BenchResults, type ScenarioResult, type ServerName, ty
 /**
  * `npm run bench`: our service, the transformers.js peer and our service on the int8 model, each
  * started fresh and loaded with autocannon over loopback; then the worst case; then the raw
- * in-process limit. Prints markdown tables and writes bench/results/.
+ * in-process limit. Prints markdown tables and writes them, with every number as JSON, to the
+ * ignored .cache/bench/, or with --save to bench/results/ and docs/performance.md.
  */
-const REPO = path.resolve(__dirname, '../..');
-const RESULTS_DIR = path.join(REPO, 'bench', 'results');
+const REPO = REPO_ROOT;
+const SAVED_RESULTS_DIR = path.join(REPO, 'bench', 'results');
+const LOCAL_RESULTS_DIR = path.join(REPO, '.cache', 'bench');
+const PERFORMANCE_PAGE = path.join(REPO, 'docs', 'performance.md');
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 /** Each server draws texts from its own range, so no text is ever sent twice in a run. */
@@ -129,17 +133,20 @@ function benchRaw(modelDir: string, onnxFile: string, options: BenchOptions): Pr
 async function main(): Promise<void> {
   const startedAt = new Date();
   const t0 = performance.now();
-  const options = parseArgs(process.argv.slice(2));
+  let options: BenchOptions;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof HelpRequested)) throw error;
+    log(USAGE);
+    return;
+  }
   installChildCleanup();
   const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
   const machine = describeMachine();
   log(`# ${command}  (${machine.nproc} CPUs, ${machine.cpuModel}; load average ${machine.loadAverageAtStart.join(' ')})`);
 
-  const modelDir = await ensureSyntheticModel(path.join(REPO, '.cache', 'models'), {
-    size: 'full',
-    int8: true,
-    sourceDir: path.resolve(REPO, '..', 'shared', 'models', 'all-MiniLM-L6-v2'),
-  });
+  const modelDir = await ensureSyntheticModel(SYNTHETIC_MODEL_CACHE, { size: 'full', int8: true, tokenizerDir: options.tokenizerDir });
   // Service settings given to `npm run bench` (e.g. MAX_BATCH_TOKENS=1024) apply to ours, int8 and the raw limit alike.
   const tuning = serviceVariables(process.env);
   const intraOpThreads = loadConfig(tuning).inference.intraOpThreads;
@@ -190,14 +197,21 @@ async function main(): Promise<void> {
   const markdown = renderMarkdown(results);
   log(`\n${markdown}`);
 
-  await fs.mkdir(RESULTS_DIR, { recursive: true });
+  const resultsDir = options.save ? SAVED_RESULTS_DIR : LOCAL_RESULTS_DIR;
+  await fs.mkdir(resultsDir, { recursive: true });
   const json = `${JSON.stringify(results, null, 2)}\n`;
   const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-  await fs.writeFile(path.join(RESULTS_DIR, `${stamp}.json`), json);
-  await fs.writeFile(path.join(RESULTS_DIR, 'latest.json'), json);
-  await fs.writeFile(path.join(RESULTS_DIR, 'latest.md'), markdown);
-  log(`wrote bench/results/${stamp}.json, bench/results/latest.json and bench/results/latest.md`);
-  if (options.updateReadme) log(`README.md: benchmark section ${await updateReadme(path.join(REPO, 'README.md'), markdown)}`);
+  await fs.writeFile(path.join(resultsDir, `${stamp}.json`), json);
+  await fs.writeFile(path.join(resultsDir, 'latest.json'), json);
+  await fs.writeFile(path.join(resultsDir, 'latest.md'), markdown);
+  const shown = path.relative(REPO, resultsDir);
+  log(`wrote ${shown}/${stamp}.json, ${shown}/latest.json and ${shown}/latest.md`);
+  if (options.save) {
+    await replaceBenchSection(PERFORMANCE_PAGE, markdown);
+    log('docs/performance.md: benchmark tables replaced');
+  } else {
+    log('not saved: run with --save to record this run in bench/results/ and docs/performance.md');
+  }
   log(`total wall time ${wallS.toFixed(0)} s`);
 }
 

@@ -120,7 +120,7 @@ export class Observability extends pulumi.ComponentResource {
     );
 
     // ECS/ContainerInsights needs Container Insights on the cluster (enabled on a cluster this stack
-    // creates; see README.md, Deploying, for an existing one). No data means no task: breaching.
+    // creates; see docs/deploy.md for an existing one). No data means no task: breaching.
     const runningTasks = new aws.cloudwatch.MetricAlarm(
       `${name}-running-tasks-alarm`,
       {

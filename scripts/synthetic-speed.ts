@@ -1,20 +1,15 @@
 /**
- * Speed sanity check of the synthetic model against SYNTHETIC.md's figures for the torch export.
- * Not a test. From the repo root:
- *   npx tsc --outDir /tmp/synthetic-speed --rootDir . --module commonjs --target es2022 \
- *     --esModuleInterop --strict --skipLibCheck --types node scripts/synthetic-speed.ts
- *   NODE_PATH=$PWD/node_modules node /tmp/synthetic-speed/scripts/synthetic-speed.js
- * Each call is tokenize + run + mean pool + normalise, as SYNTHETIC.md measured.
+ * Speed sanity check of the synthetic model against the figures of a reference PyTorch export (docs/synthetic-model.md).
+ * Not a test. From the repo root: `npm run build && node dist/scripts/synthetic-speed.js`.
+ * Each call is tokenize + run + mean pool + normalise, as the reference measurement did.
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import { MODEL_FILES, modelPath } from '../app/model/layout';
-import { ensureSyntheticModel, SYNTHETIC_INT8_FILE } from '../app/model/synthetic';
+import { SYNTHETIC_MODEL_CACHE } from './repo-paths';
+import { ensureSyntheticModel, SYNTHETIC_INT8_FILE } from './synthetic-model';
 
-const SOURCE_DIR = path.resolve(process.cwd(), '../shared/models/all-MiniLM-L6-v2');
-const CACHE_ROOT = path.resolve(process.cwd(), '.cache/models');
 
 const SHORT_TEXTS = [
   'The quick brown fox jumps over the lazy dog.',
@@ -85,7 +80,7 @@ async function medianMs(iterations: number, call: () => Promise<unknown>): Promi
 const dot = (a: Float32Array, b: Float32Array): number => a.reduce((sum, v, i) => sum + v * b[i], 0);
 
 async function main(): Promise<void> {
-  const dir = await ensureSyntheticModel(CACHE_ROOT, { size: 'full', int8: true, sourceDir: SOURCE_DIR });
+  const dir = await ensureSyntheticModel(SYNTHETIC_MODEL_CACHE, { size: 'full', int8: true });
   const encode = await loadTokenizer(dir);
   const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 2, graphOptimizationLevel: 'all' };
   const sessions = {

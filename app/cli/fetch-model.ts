@@ -11,9 +11,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HF_ENDPOINT, ModelDownloadError, downloadModel } from '../model/download';
-import { ALL_MINILM_L6_V2, parseModelPin, type ModelPin } from '../model/manifest';
-import { createStderrProgress } from '../model/progress';
+import { DEFAULT_HF_ENDPOINT, ModelDownloadError, downloadModel } from '../provisioning/download';
+import { ALL_MINILM_L6_V2, parseModelPin, type ModelPin } from '../provisioning/manifest';
+import { createStderrProgress } from '../provisioning/progress';
 
 const DEFAULT_DIR = './models/all-MiniLM-L6-v2';
 

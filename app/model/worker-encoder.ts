@@ -11,7 +11,7 @@ interface Pending {
 
 /**
  * The compiled worker script. Under ts-jest this module is TypeScript, which a worker thread cannot
- * load, so it falls back to the build output (`npm test` builds before running jest).
+ * load, so it falls back to the build output (jest's global setup builds it before any test runs).
  */
 function workerScript(): string {
   if (__filename.endsWith('.js')) return path.join(__dirname, 'inference-worker.js');

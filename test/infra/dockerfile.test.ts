@@ -64,22 +64,58 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('build stage: .npmrc before npm ci, then build, model download, dev dependencies pruned', () => {
-    const copyNpmrc = indexOf(build, (i) => i.op === 'COPY' && /\.npmrc/.test(i.args));
+  it('build stage: install-script skip before npm ci, then the app-only build, model download, dev dependencies pruned', () => {
+    const skip = indexOf(build, (i) => i.op === 'ENV' && /\bONNXRUNTIME_NODE_INSTALL=skip\b/.test(i.args));
     const ci = indexOf(build, (i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
-    const tsc = indexOf(build, (i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args));
-    const model = indexOf(build, (i) => i.op === 'RUN' && /\bnpm run model:fetch -- \/app\/models\/all-MiniLM-L6-v2\b/.test(i.args));
+    const tsc = indexOf(build, (i) => i.op === 'RUN' && /\bnpm run build:app\b/.test(i.args));
+    const model = indexOf(build, (i) => i.op === 'RUN' && /\bnode dist\/app\/cli\/fetch-model\.js \/app\/models\/all-MiniLM-L6-v2\b/.test(i.args));
     const prune = indexOf(build, (i) => i.op === 'RUN' && /\bnpm prune --omit=dev\b/.test(i.args));
-    expect([copyNpmrc, ci, tsc, model, prune].every((i) => i >= 0)).toBe(true);
-    expect(copyNpmrc).toBeLessThan(ci);
+    expect([skip, ci, tsc, model, prune].every((i) => i >= 0)).toBe(true);
+    expect(skip).toBeLessThan(ci);
     expect(ci).toBeLessThan(tsc);
     expect(tsc).toBeLessThan(model);
     expect(model).toBeLessThan(prune);
+    // Only app/ is copied in and compiled: development tools never reach the image.
+    const copies = ops(build, 'COPY').map((i) => i.args.split(/\s+/)[0]);
+    expect(copies).not.toContain('scripts');
+    expect(copies).not.toContain('bench');
+    expect(ops(build, 'COPY').map((i) => i.args).join('\n')).not.toMatch(/\.npmrc/);
+  });
+
+  it('the app-only build (tsconfig.app.json) needs nothing outside app/ and no development dependency', () => {
+    const appConfig = JSON.parse(read('tsconfig.app.json')) as { include: string[] };
+    expect(appConfig.include).toEqual(['app/**/*.ts']);
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    const runtime = new Set(Object.keys(pkg.dependencies));
+    const appDir = path.join(REPO_ROOT, 'app');
+    const sources = (fs.readdirSync(appDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    expect(sources.length).toBeGreaterThan(20);
+    const problems: string[] = [];
+    for (const file of sources) {
+      const text = fs.readFileSync(path.join(appDir, file), 'utf8');
+      for (const [, spec] of text.matchAll(/(?:from\s+|require\(|import\()\s*'([^']+)'/g)) {
+        if (spec.startsWith('node:')) continue;
+        if (spec.startsWith('.')) {
+          const target = path.resolve(path.dirname(path.join(appDir, file)), spec);
+          if (!target.startsWith(appDir + path.sep)) problems.push(`${file} imports ${spec}, outside app/`);
+          continue;
+        }
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+        if (!runtime.has(name)) problems.push(`${file} imports ${name}, not a runtime dependency`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('no .npmrc: the onnxruntime install skip lives in package.json allowScripts (npm accepts it)', () => {
+    expect(fs.existsSync(path.join(REPO_ROOT, '.npmrc'))).toBe(false);
+    const pkg = JSON.parse(read('package.json')) as { allowScripts: Record<string, boolean> };
+    expect(pkg.allowScripts['onnxruntime-node']).toBe(false);
   });
 
   it('takes HF_ENDPOINT as a build argument before the download', () => {
     const arg = indexOf(build, (i) => i.op === 'ARG' && /^HF_ENDPOINT\b/.test(i.args));
-    const model = indexOf(build, (i) => i.op === 'RUN' && /model:fetch/.test(i.args));
+    const model = indexOf(build, (i) => i.op === 'RUN' && /fetch-model/.test(i.args));
     expect(arg).toBeGreaterThanOrEqual(0);
     expect(arg).toBeLessThan(model);
   });
@@ -89,7 +125,7 @@ describe('Dockerfile', () => {
     for (const p of ['/app/dist', '/app/node_modules', '/app/models']) {
       expect(copies.some((c) => c.startsWith(`--from=${build.name}`) && c.includes(p))).toBe(true);
     }
-    expect(ops(runtime, 'RUN').map((i) => i.args).join('\n')).not.toMatch(/npm (ci|install)|model:fetch|curl|wget/);
+    expect(ops(runtime, 'RUN').map((i) => i.args).join('\n')).not.toMatch(/npm (ci|install)|model:fetch|fetch-model|curl|wget/);
     expect(ops(runtime, 'ENV').map((i) => i.args).join(' ')).toContain('EMBEDDING_MODEL_DIR=/app/models/all-MiniLM-L6-v2');
   });
 
@@ -119,7 +155,7 @@ describe('.dockerignore', () => {
   it('keeps local builds, models, dependencies and git out of the context', () => {
     const entries = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     expect(entries).toEqual(expect.arrayContaining(['node_modules', 'dist', 'models', '.git', '.cache']));
-    for (const needed of ['app', 'package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.base.json']) {
+    for (const needed of ['app', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.app.json', 'tsconfig.base.json']) {
       expect(entries).not.toContain(needed);
     }
   });

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ModelPin, PinnedFile } from '../../../app/model/manifest';
+import type { ModelPin, PinnedFile } from '../../../app/provisioning/manifest';
 
 export interface FakeFile {
   path: string;

@@ -1,7 +1,7 @@
 import path from 'node:path';
+import { REPO_ROOT } from '../../../scripts/repo-paths';
 
-export const REPO_ROOT = path.resolve(__dirname, '../../..');
-export const MODEL_CACHE_ROOT = path.join(REPO_ROOT, '.cache', 'models');
-export const SHARED_MODEL_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'models', 'all-MiniLM-L6-v2');
-/** The compiled service; `npm test` builds it before jest runs. */
+export { REPO_ROOT, SYNTHETIC_MODEL_CACHE as MODEL_CACHE_ROOT, TOKENIZER_FIXTURE_DIR } from '../../../scripts/repo-paths';
+
+/** The compiled service; jest's global setup builds it before any test runs. */
 export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'app', 'main.js');

@@ -2,7 +2,7 @@ import winston from 'winston';
 import Transport from 'winston-transport';
 import { loadConfig, type Config } from '../../../app/config';
 import type { EmbeddingModel } from '../../../app/model';
-import { prepareModel } from '../../../app/model/startup';
+import { prepareModel } from '../../../app/prepare-model';
 import { startServer, type RunningServer } from '../../../app/server';
 
 /** Keeps log entries in memory so tests can assert on what the service logged. */

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { MODEL_FILES, modelPath } from '../layout';
+import { MODEL_FILES, modelPath } from '../../app/model/layout';
+import { TOKENIZER_FIXTURE_DIR } from '../repo-paths';
 import { configJsonFor, parseBertConfig, SMALL_OVERRIDES, withOverrides, type BertArchitecture } from './bert-config';
 import { buildBertModel, encodeModel } from './bert-graph';
 import { createBertWeights } from './bert-weights';
@@ -15,7 +16,7 @@ export function resolveSyntheticOptions(options: SyntheticModelOptions = {}): Re
     seed: options.seed ?? 42,
     size: options.size ?? 'full',
     int8: options.int8 ?? false,
-    sourceDir: path.resolve(options.sourceDir ?? path.resolve(process.cwd(), '../shared/models/all-MiniLM-L6-v2')),
+    tokenizerDir: path.resolve(options.tokenizerDir ?? TOKENIZER_FIXTURE_DIR),
   };
   if (!Number.isInteger(resolved.seed) || resolved.seed < 0 || resolved.seed > 0xffffffff) {
     throw new Error(`seed must be an integer in [0, 2^32) (got ${resolved.seed})`);
@@ -37,9 +38,11 @@ export interface SyntheticModelBuild {
 /** Reads the architecture from the source config.json and encodes the model(s), in memory. */
 export async function buildSyntheticModel(options: SyntheticModelOptions = {}): Promise<SyntheticModelBuild> {
   const resolved = resolveSyntheticOptions(options);
-  const sourceConfig = JSON.parse(
-    await fs.readFile(modelPath(resolved.sourceDir, MODEL_FILES.transformerConfig), 'utf8'),
-  ) as Record<string, unknown>;
+  const configFile = modelPath(resolved.tokenizerDir, MODEL_FILES.transformerConfig);
+  const configText = await fs.readFile(configFile, 'utf8').catch((error: unknown) => {
+    throw new Error(`${MODEL_FILES.transformerConfig} is missing from the tokenizer directory ${resolved.tokenizerDir} (--tokenizer-dir)`, { cause: error });
+  });
+  const sourceConfig = JSON.parse(configText) as Record<string, unknown>;
   const base = parseBertConfig(sourceConfig);
   const architecture = resolved.size === 'small' ? withOverrides(base, SMALL_OVERRIDES) : base;
   const weights = createBertWeights(architecture, resolved.seed);

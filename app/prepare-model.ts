@@ -1,7 +1,7 @@
 import type { Logger } from 'winston';
-import type { Config } from '../config';
-import { loadEmbeddingModel, type EmbeddingModel } from './index';
-import { provisionModel } from './provision';
+import type { Config } from './config';
+import { loadEmbeddingModel, type EmbeddingModel } from './model';
+import { provisionModel } from './provisioning/provision';
 
 export interface LoadedModel {
   readonly model: EmbeddingModel;

@@ -7,8 +7,11 @@ export interface SyntheticModelOptions {
   size?: SyntheticModelSize;
   /** Also write the int8 variant (SYNTHETIC_INT8_FILE); default false. */
   int8?: boolean;
-  /** Real tokenizer/config files; default path.resolve(process.cwd(), '../shared/models/all-MiniLM-L6-v2'). */
-  sourceDir?: string;
+  /**
+   * The model's real tokenizer and config files (tokenizer.json, config.json, ...); default the
+   * repository's test/fixtures/all-MiniLM-L6-v2.
+   */
+  tokenizerDir?: string;
 }
 
 export type ResolvedSyntheticModelOptions = Readonly<Required<SyntheticModelOptions>>;

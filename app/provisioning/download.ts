@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { MODEL_FILES, REQUIRED_FILES, modelPath } from './layout';
+import { MODEL_FILES, REQUIRED_FILES, modelPath } from '../model/layout';
 import { ALL_MINILM_L6_V2, type ModelPin, type PinnedFile } from './manifest';
 import type { DownloadProgress } from './progress';
 
@@ -128,19 +128,43 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
   const wanted = pin.files.filter((f) => f.optional !== true || include.includes(f.path));
 
   const result: DownloadModelResult = { downloaded: [], skipped: [] };
-  await mkdir(options.dir, { recursive: true });
-  for (const file of wanted) {
-    const url = resolveUrl(endpoint, pin, file.path);
-    throwIfAborted(options.signal, file.path, url, 0);
-    const target = modelPath(options.dir, file.path);
-    if (await isIntact(target, file)) {
-      result.skipped.push(file.path);
-      continue;
+  const createdDirs: string[] = [];
+  const ensureDir = async (dir: string): Promise<void> => {
+    const first = await mkdir(dir, { recursive: true });
+    if (first !== undefined) createdDirs.push(first);
+  };
+  try {
+    await ensureDir(options.dir);
+    for (const file of wanted) {
+      const url = resolveUrl(endpoint, pin, file.path);
+      throwIfAborted(options.signal, file.path, url, 0);
+      const target = modelPath(options.dir, file.path);
+      if (await isIntact(target, file)) {
+        result.skipped.push(file.path);
+        continue;
+      }
+      await ensureDir(path.dirname(target));
+      await fetchWithRetries({ file, url, target, fetchImpl, attempts, retryDelayMs, idleTimeoutMs, options });
+      result.downloaded.push(file.path);
     }
-    await fetchWithRetries({ file, url, target, fetchImpl, attempts, retryDelayMs, idleTimeoutMs, options });
-    result.downloaded.push(file.path);
+  } catch (error) {
+    // Verified files stay (the next run skips them); folders this run created and left empty go.
+    for (const dir of createdDirs.reverse()) await removeEmptyDirs(dir);
+    throw error;
   }
   return result;
+}
+
+/** Removes `dir` and its subfolders bottom-up where they hold no file; best effort. */
+async function removeEmptyDirs(dir: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) if (entry.isDirectory()) await removeEmptyDirs(path.join(dir, entry.name));
+  await rmdir(dir).catch(() => undefined);
 }
 
 /** A present file counts only with the pinned size and sha256. */
@@ -213,7 +237,6 @@ async function fetchWithRetries(job: FetchJob): Promise<void> {
 async function fetchOnce(job: FetchJob): Promise<void> {
   const { file, url, target, options } = job;
   const dir = path.dirname(target);
-  await mkdir(dir, { recursive: true });
 
   // One controller per attempt: aborted by the caller's signal or when nothing arrives in time.
   const attempt = new AbortController();

@@ -19,7 +19,7 @@ export interface BertGraphOptions {
 
 /**
  * all-MiniLM-L6-v2's BertModel, node for node as torch.onnx.export (opset 14) writes it:
- * see /work/shared/models/SYNTHETIC.md for the pattern this reproduces.
+ * the op pattern of a measured PyTorch export (docs/synthetic-model.md lists its op counts).
  */
 export function buildBertModel(arch: BertArchitecture, weights: BertWeights, options: BertGraphOptions = {}): onnx.ModelProto {
   const b = new GraphBuilder('main_graph');

@@ -14,12 +14,3 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
     throw error;
   }
 }
-
-/** Relative paths of every file under `dir`, with forward slashes, sorted. */
-export async function listFiles(dir: string): Promise<string[]> {
-  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.relative(dir, path.join(entry.parentPath ?? entry.path, entry.name)).split(path.sep).join('/'))
-    .sort();
-}

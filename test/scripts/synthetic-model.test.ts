@@ -3,19 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { MODEL_FILES, modelPath } from '../../../app/model/layout';
+import { MODEL_FILES, modelPath } from '../../app/model/layout';
 import {
   ensureSyntheticModel,
   nodeCount,
   opHistogram,
   SYNTHETIC_INT8_FILE,
   writeSyntheticModel,
-} from '../../../app/model/synthetic';
-import { MODEL_CACHE_ROOT, SHARED_MODEL_DIR } from '../support/paths';
+} from '../../scripts/synthetic-model';
+import { MODEL_CACHE_ROOT, TOKENIZER_FIXTURE_DIR } from '../app/support/paths';
 
 const read = async (dir: string, file: string): Promise<Uint8Array> => new Uint8Array(await fs.readFile(modelPath(dir, file)));
 
-/** SYNTHETIC.md's op counts for the torch.onnx.export of all-MiniLM-L6-v2 (they sum to 688). */
+/** The op counts of a reference torch.onnx.export of all-MiniLM-L6-v2 (they sum to 688). */
 const EXPORT_HISTOGRAM = {
   Constant: 197, Add: 88, Gather: 52, Unsqueeze: 51, Shape: 49, MatMul: 48, ReduceMean: 26, Mul: 26, Div: 25,
   Concat: 24, Reshape: 24, Transpose: 24, Sub: 14, Pow: 13, Sqrt: 13, Softmax: 6, Erf: 6, Slice: 1, Cast: 1,
@@ -23,7 +23,7 @@ const EXPORT_HISTOGRAM = {
 
 /** Word-level ids from the real vocab.txt, wrapped in [CLS] … [SEP]; enough for these checks. */
 async function loadVocab(): Promise<(text: string) => number[]> {
-  const lines = (await fs.readFile(modelPath(SHARED_MODEL_DIR, MODEL_FILES.vocab), 'utf8')).split('\n');
+  const lines = (await fs.readFile(modelPath(TOKENIZER_FIXTURE_DIR, MODEL_FILES.vocab), 'utf8')).split('\n');
   const vocab = new Map(lines.map((token, id) => [token.trim(), id]));
   const id = (token: string): number => vocab.get(token) ?? (vocab.get('[UNK]') as number);
   return (text) => [id('[CLS]'), ...text.toLowerCase().split(/\s+/).map(id), id('[SEP]')];
@@ -103,7 +103,7 @@ describe('writeSyntheticModel', () => {
   it('is deterministic per seed, idempotent, and lays out the model directory', async () => {
     const write = async (name: string, seed: number): Promise<string> => {
       const dir = path.join(tmp, name);
-      await writeSyntheticModel(dir, { size: 'small', seed, sourceDir: SHARED_MODEL_DIR });
+      await writeSyntheticModel(dir, { size: 'small', seed });
       return dir;
     };
     const a = await write('a', 7);
@@ -113,7 +113,7 @@ describe('writeSyntheticModel', () => {
     expect(Buffer.compare(modelA, await read(b, MODEL_FILES.onnxModel))).toBe(0);
     expect(Buffer.compare(modelA, await read(c, MODEL_FILES.onnxModel))).not.toBe(0);
 
-    await writeSyntheticModel(a, { size: 'small', seed: 7, sourceDir: SHARED_MODEL_DIR });
+    await writeSyntheticModel(a, { size: 'small', seed: 7 });
     expect(Buffer.compare(modelA, await read(a, MODEL_FILES.onnxModel))).toBe(0);
 
     const files = (await fs.readdir(a, { recursive: true })).map((f) => f.split(path.sep).join('/'));
@@ -123,14 +123,14 @@ describe('writeSyntheticModel', () => {
 
     const config = JSON.parse(Buffer.from(await read(a, MODEL_FILES.transformerConfig)).toString('utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({ hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, vocab_size: 30522, max_position_embeddings: 512 });
-    expect(Buffer.compare(await read(a, MODEL_FILES.tokenizer), await read(SHARED_MODEL_DIR, MODEL_FILES.tokenizer))).toBe(0);
+    expect(Buffer.compare(await read(a, MODEL_FILES.tokenizer), await read(TOKENIZER_FIXTURE_DIR, MODEL_FILES.tokenizer))).toBe(0);
   });
 });
 
 describe('full synthetic model', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await ensureSyntheticModel(MODEL_CACHE_ROOT, { size: 'full', int8: true, sourceDir: SHARED_MODEL_DIR });
+    dir = await ensureSyntheticModel(MODEL_CACHE_ROOT, { size: 'full', int8: true });
   });
 
   it('has the op histogram, initializers and interface of the torch export', async () => {
@@ -158,7 +158,7 @@ describe('small synthetic model in onnxruntime', () => {
   let dir: string;
   let tokenize: (text: string) => number[];
   beforeAll(async () => {
-    dir = await ensureSyntheticModel(MODEL_CACHE_ROOT, { size: 'small', int8: true, sourceDir: SHARED_MODEL_DIR });
+    dir = await ensureSyntheticModel(MODEL_CACHE_ROOT, { size: 'small', int8: true });
     tokenize = await loadVocab();
   });
 

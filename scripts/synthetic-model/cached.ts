@@ -3,7 +3,7 @@ import path from 'node:path';
 import { writeFileAtomic } from './atomic-write';
 import { resolveSyntheticOptions } from './build-model';
 import { SYNTHETIC_GENERATOR_VERSION, type SyntheticModelOptions } from './types';
-import { writeSyntheticModel } from './write-model-dir';
+import { tokenizerFilesDigest, writeSyntheticModel } from './write-model-dir';
 
 const MARKER_FILE = '.synthetic-model.json';
 
@@ -14,14 +14,15 @@ export function syntheticModelDirName(options: SyntheticModelOptions = {}): stri
 
 /**
  * Returns `<cacheRoot>/synthetic-<size>-seed<seed>[-int8]`, generating it only when its marker
- * (generator version + options) is missing or different. The marker is written last, so an
+ * (generator version, options and a digest of the tokenizer files) is missing or different. The marker is written last, so an
  * interrupted generation is redone next time. Concurrent callers may both generate; every
  * file is replaced atomically with identical bytes, so readers never see a torn file.
  */
 export async function ensureSyntheticModel(cacheRoot: string, options: SyntheticModelOptions = {}): Promise<string> {
   const resolved = resolveSyntheticOptions(options);
   const dir = path.join(cacheRoot, syntheticModelDirName(resolved));
-  const marker = `${JSON.stringify({ generatorVersion: SYNTHETIC_GENERATOR_VERSION, ...resolved }, null, 2)}\n`;
+  const tokenizerFiles = await tokenizerFilesDigest(resolved.tokenizerDir);
+  const marker = `${JSON.stringify({ generatorVersion: SYNTHETIC_GENERATOR_VERSION, ...resolved, tokenizerFiles }, null, 2)}\n`;
   const markerPath = path.join(dir, MARKER_FILE);
   const existing = await fs.readFile(markerPath, 'utf8').catch(() => undefined);
   if (existing !== marker) {

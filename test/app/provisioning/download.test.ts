@@ -3,7 +3,7 @@
  * real one). Loopback only; every case bounded in time.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MODEL_FILES, REQUIRED_FILES, modelPath } from '../../../app/model/layout';
@@ -14,9 +14,9 @@ import {
   hasModel,
   resolveUrl,
   type DownloadModelOptions,
-} from '../../../app/model/download';
-import { ALL_MINILM_L6_V2, parseModelPin, type ModelPin } from '../../../app/model/manifest';
-import { createStderrProgress, formatProgress, type DownloadProgress } from '../../../app/model/progress';
+} from '../../../app/provisioning/download';
+import { ALL_MINILM_L6_V2, parseModelPin, type ModelPin } from '../../../app/provisioning/manifest';
+import { createStderrProgress, formatProgress, type DownloadProgress } from '../../../app/provisioning/progress';
 import { closedPort, fakeModelFiles, sha256, startFakeHub, type FakeHub } from '../support/fake-hub';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -286,7 +286,7 @@ describe('downloadModel against a fake hub', () => {
     const error = await expectDownloadError(downloadModel({ dir, pin: hub.pin, endpoint, ...FAST }));
     expect(error.reason).toBe('network');
     expect(error.message).toMatch(/from http:\/\/127\.0\.0\.1:\d+\/.*expected an HTTP response, got a network error: .*ECONNREFUSED/);
-    expect(await listFiles(dir)).toEqual([]);
+    expect(await exists(dir)).toBe(false);
 
     const text = describeOfflineFailure(dir, endpoint);
     expect(text).toContain('EMBEDDING_MODEL_DIR');
@@ -295,6 +295,35 @@ describe('downloadModel against a fake hub', () => {
     expect(text).toContain(path.resolve(dir));
     expect(text).toContain('npm run model:fetch -- <dir>');
     expect(text).toMatch(/Docker image/);
+  });
+});
+
+describe('a failed download leaves no empty folder behind', () => {
+  it('removes every folder it created, up to the first missing parent, when nothing was installed', async () => {
+    const dir = path.join(work, 'models', 'nested', 'model');
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    await expectDownloadError(downloadModel({ dir, pin: hub.pin, endpoint, ...FAST }));
+    expect(await readdir(work)).toEqual([]);
+  });
+
+  it('keeps the files it verified (the next run skips them) and removes the folders left empty', async () => {
+    const dir = path.join(work, 'model');
+    hub.script(MODEL_FILES.poolingConfig, 404);
+    const error = await expectDownloadError(downloadModel({ dir, pin: hub.pin, endpoint: hub.url, ...FAST }));
+    expect(error.file).toBe(MODEL_FILES.poolingConfig);
+    const left = await listFiles(dir);
+    expect(left).toContain(MODEL_FILES.onnxModel);
+    expect(left).not.toContain(MODEL_FILES.poolingConfig);
+    expect(await exists(path.join(dir, '1_Pooling'))).toBe(false);
+    expect(await partFiles(dir)).toEqual([]);
+  });
+
+  it('never removes a folder that existed before', async () => {
+    const dir = path.join(work, 'existing');
+    await mkdir(dir);
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    await expectDownloadError(downloadModel({ dir, pin: hub.pin, endpoint, ...FAST }));
+    expect(await exists(dir)).toBe(true);
   });
 });
 
@@ -313,36 +342,9 @@ describe('progress printer', () => {
 });
 
 describe('fetch-model CLI (a real child process)', () => {
-  let cliDir: string;
-
-  beforeAll(async () => {
-    // No ts-node here: compile the CLI and what it imports to a temp outDir with the project's options.
-    cliDir = await mkdtemp(path.join(os.tmpdir(), 'fetch-model-cli-'));
-    const config = path.join(cliDir, 'tsconfig.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        extends: path.join(ROOT, 'tsconfig.base.json'),
-        compilerOptions: {
-          rootDir: ROOT,
-          outDir: path.join(cliDir, 'out'),
-          sourceMap: false,
-          typeRoots: [path.join(ROOT, 'node_modules/@types')],
-          types: ['node'],
-        },
-        files: [path.join(ROOT, 'app/cli/fetch-model.ts')],
-      }),
-    );
-    const tsc = await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', config], {}, 90_000);
-    if (tsc.code !== 0) throw new Error(`tsc failed (${tsc.code}):\n${tsc.stdout}${tsc.stderr}`);
-  }, 100_000);
-
-  afterAll(async () => {
-    if (cliDir) await rm(cliDir, { recursive: true, force: true });
-  });
-
+  // The build jest's global setup made from the current sources.
   const cli = (args: string[], env: Record<string, string>): Promise<RunResult> =>
-    run(process.execPath, [path.join(cliDir, 'out/app/cli/fetch-model.js'), ...args], env, 30_000);
+    run(process.execPath, [path.join(ROOT, 'dist/app/cli/fetch-model.js'), ...args], env, 30_000);
 
   async function writePin(pin: ModelPin): Promise<string> {
     const file = path.join(work, 'pin.json');
@@ -379,7 +381,15 @@ describe('fetch-model CLI (a real child process)', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^fetch-model: model download failed: .*ECONNREFUSED.*HF_ENDPOINT/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(await listFiles(dir)).toEqual([]);
+    expect(await exists(dir)).toBe(false);
+  });
+
+  it('--help prints the usage on stdout and exits 0', async () => {
+    const result = await cli(['--help'], {});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^usage: fetch-model \[dir\]/);
+    expect(result.stdout).toContain('--include');
+    expect(result.stderr).toBe('');
   });
 
   it('exits 2 on bad usage', async () => {
