@@ -37,9 +37,10 @@ export function lazyLocalModel(options: LocalModelOptions): LocalModel {
       allowSpinning: false,
     });
   };
+  // Never throws: a model that failed to load or to close is gone either way.
   const close = async (entry: Loaded) => {
     const model = await entry.model.catch(() => undefined);
-    await model?.close();
+    await model?.close().catch(() => {});
   };
 
   return {
