@@ -221,7 +221,7 @@ describe('TypeScript embedding client', () => {
       expect(log.lines[0]).toMatchObject({ level: 'warn', fields: { reason: 'timed out' } });
       // It gave up on the service when its 1 s budget ran out (loading the local model came after).
       expect(log.lines[0]!.at - started).toBeGreaterThanOrEqual(950);
-      expect(log.lines[0]!.at - started).toBeLessThan(1500);
+      expect(log.lines[0]!.at - started).toBeLessThan(2000); // margin for a loaded machine
 
       const strict = client({ url: silent.url, timeoutMs: 500, logger: recordingLogger().logger });
       await expect(strict.embed(['nobody answers'])).rejects.toBeInstanceOf(EmbeddingServiceUnavailableError);

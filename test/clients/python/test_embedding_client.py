@@ -213,7 +213,7 @@ class Outages(unittest.TestCase):
             elapsed = time.monotonic() - started
             self.assertTrue(support.is_local(vectors[0]))
             self.assertGreaterEqual(elapsed, 0.95)
-            self.assertLess(elapsed, 1.5)
+            self.assertLess(elapsed, 2.0)  # margin for a loaded machine
             self.assertIn("timed out", logs.records[0].getMessage())
 
             strict = EmbeddingClient(stub.url, fallback_to_local=False, timeout=0.5, local_model=local)
