@@ -140,14 +140,20 @@ export class Batcher {
     for (const entry of batch) entry.startedAt = startedAt;
     const padded = paddedTokens(batch);
     const realTokens = batch.reduce((sum, e) => sum + e.length, 0);
-    const links: Link[] = batch.flatMap((e) => {
-      const spanContext = trace.getSpanContext(e.traceContext);
-      return spanContext ? [{ context: spanContext }] : [];
-    });
-    const span = tracer.startSpan('inference', {
-      links,
-      attributes: { 'batch.size': batch.length, 'batch.padded_tokens': padded, 'batch.real_tokens': realTokens },
-    });
+    // One link per request served (a request's texts share its span).
+    const links = new Map<string, Link>();
+    for (const entry of batch) {
+      const spanContext = trace.getSpanContext(entry.traceContext);
+      if (spanContext) links.set(spanContext.spanId, { context: spanContext });
+    }
+    // A child of the request that has waited longest (linked, like every request it serves), not of
+    // whichever request's context the drain loop happened to start in.
+    const oldest = batch.reduce((a, b) => (b.enqueuedAt < a.enqueuedAt ? b : a));
+    const span = tracer.startSpan(
+      'inference',
+      { links: [...links.values()], attributes: { 'batch.size': batch.length, 'batch.padded_tokens': padded, 'batch.real_tokens': realTokens } },
+      oldest.traceContext,
+    );
     let error: unknown;
     try {
       const vectors = await this.model.embed(batch.map((e) => e.text));

@@ -27,6 +27,22 @@ export function requestAbortSignal(req: Request): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * The OpenTelemetry GenAI semantic conventions for an embeddings operation, on the request's span
+ * (the HTTP server span: tracing.ts drops Express's layer spans and names this one
+ * `embeddings <model>`). Set before the texts reach the model, so a request that then fails is
+ * still an embeddings span. `gen_ai.provider.name` has no well-known value for a self-hosted model:
+ * it names this service, whose own attributes (`embedding.*`) sit beside the conventions'.
+ */
+export function traceEmbeddingsRequest(modelName: string): void {
+  trace.getActiveSpan()?.setAttributes({
+    'gen_ai.operation.name': 'embeddings',
+    'gen_ai.provider.name': 'embedding-service',
+    'gen_ai.request.model': modelName,
+    'gen_ai.response.model': modelName,
+  });
+}
+
 /** Stage timings come out once: on the request's span, in its log line and as metrics. */
 export function recordTimings(req: Request, texts: number, outcome: EmbedOutcome, metrics: Metrics): void {
   const { tokenizeMs, queueMs, inferenceMs } = outcome.timings;
@@ -40,8 +56,9 @@ export function recordTimings(req: Request, texts: number, outcome: EmbedOutcome
     inference_ms: roundMs(inferenceMs),
   });
   trace.getActiveSpan()?.setAttributes({
+    'gen_ai.usage.input_tokens': outcome.promptTokens,
+    'gen_ai.embeddings.dimension.count': outcome.vectors[0]?.length ?? 0,
     'embedding.texts': texts,
-    'embedding.prompt_tokens': outcome.promptTokens,
     'embedding.tokenize_ms': tokenizeMs,
     'embedding.queue_ms': queueMs,
     'embedding.inference_ms': inferenceMs,

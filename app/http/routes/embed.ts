@@ -7,7 +7,7 @@ import type { Lifecycle } from '../lifecycle';
 import { embedRequestSchema, openAiRequestSchema, parseOrThrow, singleQuerySchema } from '../schemas';
 import { toBase64Vector, toJsonVector } from '../vectors';
 import { jsonBodyOf, requireJsonBody } from '../middleware';
-import { recordTimings, requestAbortSignal, roundMs } from '../request-context';
+import { recordTimings, requestAbortSignal, roundMs, traceEmbeddingsRequest } from '../request-context';
 
 /** The Python service's routes (/embed, /embed/single) and the OpenAI-compatible /v1/embeddings. */
 export function embedRoutes(config: Config, lifecycle: Lifecycle, metrics: Metrics): Router {
@@ -26,6 +26,7 @@ export function embedRoutes(config: Config, lifecycle: Lifecycle, metrics: Metri
 
   const run = async (req: Request, texts: readonly string[]) => {
     const started = performance.now();
+    traceEmbeddingsRequest(modelName);
     const outcome = await serviceFor().embed(texts, requestAbortSignal(req));
     recordTimings(req, texts.length, outcome, metrics);
     return { outcome, processingMs: roundMs(performance.now() - started) };
