@@ -13,35 +13,28 @@ const UNTRACED_PATHS = new Set(['/health', '/metrics']);
 /**
  * OTLP/HTTP traces to OTEL_EXPORTER_OTLP_ENDPOINT (the ADOT collector sidecar on ECS); off when unset.
  * Must run before express and http are first required, so their instrumentations can patch them.
+ * The SDK is required only when tracing is on: loading it costs a few hundred ms of start-up.
  *
- * Traces only: a tracer provider, the W3C propagators and two instrumentations, not the NodeSDK,
- * which also starts OTLP metric and log exporters (metrics are Prometheus' job, GET /metrics) and
- * costs about twice the load time. Nothing here reads OTEL_METRICS_EXPORTER: no meter provider is
- * ever registered, so the HTTP instrumentation's own histograms go to the API's no-op meter.
+ * Traces only: metrics are Prometheus' job (GET /metrics, scraped by the collector), so the SDK gets
+ * no metric reader (no meter provider is registered, whatever OTEL_METRICS_EXPORTER says) and no log
+ * processor. The standard OTEL_* variables for traces (sampler, batch processor, resource
+ * attributes) still apply.
  */
 export function startTracing(config: Config['tracing']): Tracing {
   if (!config.otlpEndpoint) return disabled;
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
-  const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
-  const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-  const { registerInstrumentations } = require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation');
   const { ExpressInstrumentation, ExpressLayerType } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
   const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
-  const { BatchSpanProcessor, TracerProvider } = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
   /* eslint-enable @typescript-eslint/no-require-imports */
 
-  const provider = new TracerProvider({
+  const sdk = new NodeSDK({
     resource: resourceFromAttributes({ 'service.name': config.serviceName }),
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` }) })],
-  });
-  api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  api.propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
-  api.trace.setGlobalTracerProvider(provider);
-  registerInstrumentations({
-    tracerProvider: provider,
+    traceExporter: new OTLPTraceExporter({ url: `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` }),
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0] as string),
@@ -54,7 +47,8 @@ export function startTracing(config: Config['tracing']): Tracing {
       new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER, ExpressLayerType.REQUEST_HANDLER] }),
     ],
   });
-  return { shutdown: () => provider.shutdown() };
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
 }
 
 /**
