@@ -65,7 +65,7 @@ const iamRoleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'mu
 const secretArn = z.string().regex(/^arn:aws[a-z-]*:(ssm|secretsmanager):[a-z0-9-]+:\d{12}:(parameter\/.+|secret:.+)$/, 'must be an SSM parameter or Secrets Manager secret ARN');
 
 /** Settings a live Django or chat service may use, mirrored so that adopting it strips nothing. */
-const clientSchema = z.strictObject({
+export const clientSchema = z.strictObject({
   image: z.string().min(1),
   command: z.array(z.string()).optional(),
   cpu: z.number().int().optional(),

@@ -3,7 +3,9 @@ import {
   StackConfigError,
   clusterNameFromArn,
   embeddingServiceUrl,
+  clientSchema,
   parseStackConfig,
+  rawSchema,
 } from '../../infra/config';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -186,6 +188,18 @@ describe('parseStackConfig: issue 8', () => {
     const raw = Object.fromEntries(Object.entries(prod.config).map(([k, v]) => [k.replace(/^(embedding|aws):/, ''), v]));
     const c = parseStackConfig({ ...raw, django: { ...raw.django, ...example } });
     expect(c.clients[0]).toMatchObject({ enableExecuteCommand: true, loadBalancers: [expect.objectContaining({ containerPort: 8000 })] });
+  });
+});
+
+describe('docs/deploy.md', () => {
+  it('documents every configuration key and every client field', () => {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs/deploy.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('### Configuration keys'), doc.indexOf('## Stage 1 and stage 2'));
+    for (const key of Object.keys(rawSchema.shape)) {
+      expect([key, table.includes(key === 'region' ? '`aws:region`' : `\`embedding:${key}\``) || table.includes(`\`embedding:${key}\`, `)]).toEqual([key, true]);
+    }
+    const clientRow = table.split('\n').find((l) => l.startsWith('| `embedding:django`')) ?? '';
+    for (const field of Object.keys(clientSchema.shape)) expect([field, clientRow.includes(`\`${field}\``)]).toEqual([field, true]);
   });
 });
 
