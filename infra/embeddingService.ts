@@ -226,9 +226,12 @@ export class EmbeddingService extends pulumi.ComponentResource {
         name: args.cloudMapServiceName,
         description: `${args.serviceName} tasks`,
         dnsConfig: { namespaceId: args.namespaceId, dnsRecords: [{ type: 'A', ttl: dnsTtl }], routingPolicy: 'MULTIVALUE' },
-        // ECS reports the container health check to Cloud Map. (failureThreshold is deprecated:
-        // AWS ignores it and always uses 1.)
-        healthCheckCustomConfig: {},
+        // ECS reports the container health check to Cloud Map. failureThreshold is deprecated (AWS
+        // always uses 1) but must stay, at the only value AWS uses: the AWS provider silently drops
+        // an empty block, which would leave the service without a custom health check, so that
+        // Cloud Map would answer with unhealthy tasks too (pulumi/pulumi-aws#6289,
+        // hashicorp/terraform-provider-aws#44285).
+        healthCheckCustomConfig: { failureThreshold: 1 },
         forceDestroy: true,
         tags,
       },
