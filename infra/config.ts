@@ -20,8 +20,22 @@ export const EMBEDDING_PORT = 8003;
 export const EMBEDDING_SERVICE_NAME = 'embedding-service';
 export const CLOUD_MAP_SERVICE_NAME = 'embedding';
 export const LOG_GROUP_NAME = '/ecs/embedding-service';
-/** Pinned ADOT collector (AWS's public image). Override with `embedding:adotImage`. */
-export const DEFAULT_ADOT_IMAGE = 'public.ecr.aws/aws-observability/aws-otel-collector:v0.45.0';
+/**
+ * Pinned ADOT collector (AWS's public image), copied into a private repository of the stack at
+ * deploy time (infra/collector/Dockerfile). v0.49.0 is the supported release (each ADOT release is
+ * supported until the next minor one); its collector configuration is checked against that
+ * release's components (infra/containers.ts). Override with `embedding:adotImage`.
+ */
+export const DEFAULT_ADOT_IMAGE = 'public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0';
+
+/**
+ * Services of the VPC endpoints the task needs with `egress=endpoints` (suffixes after
+ * `com.amazonaws.<region>.`): ECR API and registry (image pulls), CloudWatch Logs (awslogs and the
+ * collector's EMF metrics), X-Ray (traces), and the S3 gateway endpoint ECR serves layers through.
+ * No `monitoring` endpoint: nothing in the task calls PutMetricData (metrics go out as EMF logs).
+ */
+export const ENDPOINT_SERVICES = Object.freeze(['ecr.api', 'ecr.dkr', 'logs', 'xray', 's3'] as const);
+export type EndpointService = (typeof ENDPOINT_SERVICES)[number];
 
 export const DEFAULTS = Object.freeze({
   cpu: EMBEDDING_MIN_CPU,
@@ -38,22 +52,59 @@ export const DEFAULTS = Object.freeze({
   clientCpu: 256,
   clientMemory: 512,
   clientDesiredCount: 1,
+  clientCpuArchitecture: 'X86_64' as const,
+  desiredCount: 1,
 });
 
 const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[0-9a-z]+$`), `must look like ${prefix}-…`);
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
-const clientSchema = z.strictObject({
+const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
+const iamRoleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN');
+/** An SSM parameter or Secrets Manager secret ARN, as ECS `secrets[].valueFrom` takes it. */
+const secretArn = z.string().regex(/^arn:aws[a-z-]*:(ssm|secretsmanager):[a-z0-9-]+:\d{12}:(parameter\/.+|secret:.+)$/, 'must be an SSM parameter or Secrets Manager secret ARN');
+
+/** Settings a live Django or chat service may use, mirrored so that adopting it strips nothing. */
+export const clientSchema = z.strictObject({
   image: z.string().min(1),
   command: z.array(z.string()).optional(),
   cpu: z.number().int().optional(),
   memory: z.number().int().optional(),
+  cpuArchitecture: z.enum(['X86_64', 'ARM64']).optional(),
   port: z.number().int().min(1).max(65535).optional(),
   environment: z.record(envName, z.string()).optional(),
+  secrets: z.record(envName, secretArn).optional(),
   desiredCount: z.number().int().min(0).optional(),
   assignPublicIp: z.boolean().optional(),
-  taskRoleArn: z.string().startsWith('arn:aws:iam::').optional(),
+  taskRoleArn: iamRoleArn.optional(),
+  executionRoleArn: iamRoleArn.optional(),
   serviceName: z.string().min(1).optional(),
+  logGroupName: z.string().startsWith('/').optional(),
+  healthCheck: z
+    .strictObject({
+      command: z.array(z.string()).min(2),
+      interval: z.number().int().min(5).max(300).optional(),
+      timeout: z.number().int().min(2).max(120).optional(),
+      retries: z.number().int().min(1).max(10).optional(),
+      startPeriod: z.number().int().min(0).max(300).optional(),
+    })
+    .optional(),
+  loadBalancers: z
+    .array(z.strictObject({ targetGroupArn: arn('elasticloadbalancing'), containerPort: z.number().int().min(1).max(65535).optional() }))
+    .min(1)
+    .optional(),
+  healthCheckGracePeriodSeconds: z.number().int().min(0).max(2_147_483_647).optional(),
+  enableExecuteCommand: z.boolean().optional(),
+  capacityProviderStrategy: z
+    .array(
+      z.strictObject({
+        capacityProvider: z.enum(['FARGATE', 'FARGATE_SPOT']),
+        weight: z.number().int().min(0).max(1000).optional(),
+        base: z.number().int().min(0).max(100000).optional(),
+      }),
+    )
+    .min(1)
+    .optional(),
 });
 
 /** Raw values as read from `pulumi.Config` (undefined when unset). */
@@ -68,6 +119,8 @@ export const rawSchema = z.object({
   djangoSecurityGroupId: id('sg').optional(),
   chatSecurityGroupId: id('sg').optional(),
   egress: z.enum(['existing', 'endpoints']).optional(),
+  existingEndpoints: z.array(z.enum(ENDPOINT_SERVICES)).optional(),
+  desiredCount: z.number().int().min(1).max(20).optional(),
   cpu: z.number().int().optional(),
   memory: z.number().int().optional(),
   logRetentionDays: z.number().int().refine((d) => LOG_RETENTION_DAYS.includes(d), 'is not a CloudWatch retention value').optional(),
@@ -86,6 +139,14 @@ export const rawSchema = z.object({
 export type RawStackConfig = z.input<typeof rawSchema>;
 export type ClientKind = 'django' | 'chat';
 
+export interface ClientHealthCheck {
+  readonly command: readonly string[];
+  readonly interval?: number;
+  readonly timeout?: number;
+  readonly retries?: number;
+  readonly startPeriod?: number;
+}
+
 export interface ClientConfig {
   readonly kind: ClientKind;
   readonly serviceName: string;
@@ -93,11 +154,30 @@ export interface ClientConfig {
   readonly command?: readonly string[];
   readonly cpu: number;
   readonly memory: number;
+  readonly cpuArchitecture: 'X86_64' | 'ARM64';
   readonly port?: number;
   readonly environment: Readonly<Record<string, string>>;
+  /** Environment variable → SSM parameter or Secrets Manager ARN (ECS `secrets`). */
+  readonly secrets: Readonly<Record<string, string>>;
   readonly desiredCount: number;
   readonly assignPublicIp: boolean;
   readonly taskRoleArn?: string;
+  /** The live service's execution role; unset: the stack creates one (ECR pull, logs, its secrets). */
+  readonly executionRoleArn?: string;
+  /** An existing log group the container writes to; unset: the stack creates `/ecs/<serviceName>`. */
+  readonly logGroupName?: string;
+  readonly healthCheck?: ClientHealthCheck;
+  readonly loadBalancers: readonly { readonly targetGroupArn: string; readonly containerPort: number }[];
+  readonly healthCheckGracePeriodSeconds?: number;
+  readonly enableExecuteCommand: boolean;
+  /** Capacity providers instead of the FARGATE launch type (empty: launch type FARGATE). */
+  readonly capacityProviderStrategy: readonly { readonly capacityProvider: 'FARGATE' | 'FARGATE_SPOT'; readonly weight?: number; readonly base?: number }[];
+  /**
+   * Keep the client's AWS resources when they leave the stack (`pulumi destroy`, stage 1 after stage
+   * 2): true in an existing VPC, where the Django and chat services are production services adopted
+   * into the stack, false where the stack created everything.
+   */
+  readonly retainOnDelete: boolean;
 }
 
 /** Existing network pieces, or `undefined` where the stack creates its own. */
@@ -115,6 +195,10 @@ export interface StackConfig {
   readonly namespaceName: string;
   readonly clientSecurityGroupIds?: Readonly<Record<ClientKind, string>>;
   readonly egress: 'existing' | 'endpoints';
+  /** With egress=endpoints: services whose endpoint the VPC already has (used, not created). */
+  readonly existingEndpoints: readonly EndpointService[];
+  /** Embedding tasks (Cloud Map answers with every healthy one). */
+  readonly desiredCount: number;
   readonly cpu: number;
   readonly memory: number;
   readonly logRetentionDays: number;
@@ -146,9 +230,11 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
   }
   const c = parsed.data;
   const problems = crossFieldProblems(c);
+  const existingVpc = c.vpcId !== undefined;
   const clients = (['django', 'chat'] as const).flatMap((kind) => {
     const client = c[kind];
     if (client === undefined) return [];
+    const port = client.port;
     const cfg: ClientConfig = Object.freeze({
       kind,
       serviceName: client.serviceName ?? `superschedules-${kind}`,
@@ -156,16 +242,26 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
       command: client.command,
       cpu: client.cpu ?? DEFAULTS.clientCpu,
       memory: client.memory ?? DEFAULTS.clientMemory,
-      port: client.port,
+      cpuArchitecture: client.cpuArchitecture ?? DEFAULTS.clientCpuArchitecture,
+      port,
       environment: Object.freeze({ ...(client.environment ?? {}) }),
+      secrets: Object.freeze({ ...(client.secrets ?? {}) }),
       desiredCount: client.desiredCount ?? DEFAULTS.clientDesiredCount,
+      // In a created VPC the tasks sit in private subnets behind its NAT gateway.
       assignPublicIp: client.assignPublicIp ?? false,
       taskRoleArn: client.taskRoleArn,
+      executionRoleArn: client.executionRoleArn,
+      logGroupName: client.logGroupName,
+      healthCheck: client.healthCheck,
+      loadBalancers: Object.freeze(
+        (client.loadBalancers ?? []).map((lb) => Object.freeze({ targetGroupArn: lb.targetGroupArn, containerPort: lb.containerPort ?? port ?? 0 })),
+      ),
+      healthCheckGracePeriodSeconds: client.healthCheckGracePeriodSeconds,
+      enableExecuteCommand: client.enableExecuteCommand ?? false,
+      capacityProviderStrategy: Object.freeze([...(client.capacityProviderStrategy ?? [])]),
+      retainOnDelete: existingVpc,
     });
-    problems.push(...fargateSizeProblems(cfg.cpu, cfg.memory).map((p) => `embedding:${kind}: ${p}`));
-    if ('EMBEDDING_SERVICE_URL' in cfg.environment) {
-      problems.push(`embedding:${kind}.environment: EMBEDDING_SERVICE_URL is set by the program (wireClients)`);
-    }
+    problems.push(...clientProblems(kind, client, cfg, existingVpc));
     return [cfg];
   });
   if (problems.length > 0) throw new StackConfigError(problems);
@@ -187,6 +283,8 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     namespaceName: c.namespaceName ?? DEFAULTS.namespaceName,
     clientSecurityGroupIds,
     egress: c.egress ?? DEFAULTS.egress,
+    existingEndpoints: Object.freeze([...new Set(c.existingEndpoints ?? [])]),
+    desiredCount: c.desiredCount ?? DEFAULTS.desiredCount,
     cpu: c.cpu ?? DEFAULTS.cpu,
     memory: c.memory ?? DEFAULTS.memory,
     logRetentionDays: c.logRetentionDays ?? DEFAULTS.logRetentionDays,
@@ -216,8 +314,12 @@ function crossFieldProblems(c: z.output<typeof rawSchema>): string[] {
   if ((c.djangoSecurityGroupId === undefined) !== (c.chatSecurityGroupId === undefined)) {
     problems.push('embedding:djangoSecurityGroupId and embedding:chatSecurityGroupId go together');
   }
-  if (hasVpc && c.egress === 'endpoints' && c.routeTableIds === undefined) {
+  const reused = new Set(c.existingEndpoints ?? []);
+  if (hasVpc && c.egress === 'endpoints' && c.routeTableIds === undefined && !reused.has('s3')) {
     problems.push('embedding:routeTableIds is required with egress=endpoints in an existing VPC (for the S3 gateway endpoint)');
+  }
+  if (reused.size > 0 && (c.egress !== 'endpoints' || !hasVpc)) {
+    problems.push('embedding:existingEndpoints needs egress=endpoints in an existing VPC (embedding:vpcId)');
   }
   const cpu = c.cpu ?? DEFAULTS.cpu;
   const memory = c.memory ?? DEFAULTS.memory;
@@ -227,6 +329,35 @@ function crossFieldProblems(c: z.output<typeof rawSchema>): string[] {
     problems.push(
       `embedding:shutdownGraceMs: needs a stopTimeout of ${stop}s, above Fargate's ${FARGATE_MAX_STOP_TIMEOUT_SECONDS}s`,
     );
+  }
+  return problems;
+}
+
+/** What a client's settings cannot be, alone or together. */
+function clientProblems(kind: ClientKind, raw: NonNullable<z.output<typeof clientSchema>>, cfg: ClientConfig, existingVpc: boolean): string[] {
+  const at = `embedding:${kind}`;
+  const problems = fargateSizeProblems(cfg.cpu, cfg.memory).map((p) => `${at}: ${p}`);
+  for (const name of ['EMBEDDING_SERVICE_URL', ...Object.keys(cfg.secrets)]) {
+    if (name in cfg.environment) {
+      problems.push(
+        name === 'EMBEDDING_SERVICE_URL'
+          ? `${at}.environment: EMBEDDING_SERVICE_URL is set by the program (wireClients)`
+          : `${at}: ${name} is both in environment and in secrets`,
+      );
+    }
+  }
+  if ('EMBEDDING_SERVICE_URL' in cfg.secrets) problems.push(`${at}.secrets: EMBEDDING_SERVICE_URL is set by the program (wireClients)`);
+  // A production service adopted into the stack must say how it reaches the internet: in public
+  // subnets without NAT, a task without a public IP reaches neither external APIs nor ECR.
+  if (existingVpc && raw.assignPublicIp === undefined) {
+    problems.push(`${at}.assignPublicIp: required in an existing VPC (mirror the live service: true in public subnets without NAT)`);
+  }
+  if (cfg.loadBalancers.some((lb) => lb.containerPort === 0)) problems.push(`${at}.loadBalancers: containerPort (or ${at}.port) is required`);
+  for (const lb of cfg.loadBalancers) {
+    if (cfg.port !== undefined && lb.containerPort !== cfg.port) problems.push(`${at}.loadBalancers: containerPort ${lb.containerPort} is not the container's port ${cfg.port}`);
+  }
+  if (cfg.healthCheckGracePeriodSeconds !== undefined && cfg.loadBalancers.length === 0) {
+    problems.push(`${at}.healthCheckGracePeriodSeconds: only with loadBalancers`);
   }
   return problems;
 }

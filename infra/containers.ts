@@ -3,6 +3,8 @@
  * Plain values in, plain JSON-able objects out: the components serialize them once their inputs
  * (image URIs, log group names) resolve. Tested without mocks.
  */
+import type { ClientHealthCheck } from './config';
+import { EXPORTED_METRICS, exactNameSelector } from './metrics';
 
 /** The subset of an ECS container definition this program writes. */
 export interface ContainerDefinition {
@@ -18,7 +20,8 @@ export interface ContainerDefinition {
   stopTimeout?: number;
   portMappings?: { containerPort: number; hostPort?: number; protocol: 'tcp'; name?: string }[];
   environment?: { name: string; value: string }[];
-  healthCheck?: { command: string[]; interval: number; timeout: number; retries: number; startPeriod: number };
+  secrets?: { name: string; valueFrom: string }[];
+  healthCheck?: { command: string[]; interval?: number; timeout?: number; retries?: number; startPeriod?: number };
   logConfiguration?: { logDriver: 'awslogs'; options: Record<string, string> };
   mountPoints?: { sourceVolume: string; containerPath: string; readOnly: boolean }[];
   dependsOn?: { containerName: string; condition: 'START' | 'HEALTHY' | 'COMPLETE' | 'SUCCESS' }[];
@@ -30,9 +33,8 @@ export const COLLECTOR_CONTAINER = 'otel-collector';
 export const MODEL_DIR = '/app/models/all-MiniLM-L6-v2';
 /** The collector's OTLP/HTTP receiver, bound to loopback: only containers of the task reach it. */
 export const OTLP_HTTP_ENDPOINT = 'http://127.0.0.1:4318';
-/** Non-root: the `node` user (uid/gid 1000) of the node:20 base image, also set by the Dockerfile. */
+/** Non-root: the `node` user (uid/gid 1000) of the node base image, also set by the Dockerfile. */
 export const APP_USER = '1000:1000';
-export const TMP_VOLUME = 'tmp';
 
 /** Container health check: GET /health with Node's fetch (the image has no curl). */
 export function healthCheckCommand(port: number): string[] {
@@ -60,6 +62,7 @@ function env(vars: Record<string, string>): { name: string; value: string }[] {
 export interface EmbeddingContainersParams {
   readonly image: string;
   readonly collectorImage: string;
+  /** AOT_CONFIG_CONTENT: the serialized collectorConfig(). */
   readonly collectorConfig: string;
   readonly region: string;
   readonly logGroupName: string;
@@ -78,8 +81,10 @@ export function inferenceThreads(taskCpu: number): number {
 }
 
 /**
- * The app container (one Node process, read-only root fs, /tmp on a task volume, health check on
- * /health) and the ADOT collector sidecar it exports traces to over loopback.
+ * The app container (one Node process, read-only root fs, health check on /health) and the ADOT
+ * collector sidecar: traces from the app over loopback, metrics scraped from the app's /metrics.
+ * No /tmp mount: the app writes nothing at run time (the model is in the image; a download, which
+ * the image never needs, writes next to the model, not to /tmp).
  */
 export function embeddingContainers(p: EmbeddingContainersParams): ContainerDefinition[] {
   const app: ContainerDefinition = {
@@ -98,12 +103,12 @@ export function embeddingContainers(p: EmbeddingContainersParams): ContainerDefi
       SHUTDOWN_GRACE_MS: String(p.shutdownGraceMs),
       ORT_INTRA_OP_THREADS: String(inferenceThreads(p.taskCpu)),
       OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_HTTP_ENDPOINT,
+      // Metrics reach CloudWatch through the collector's scrape of /metrics, never twice.
+      OTEL_METRICS_EXPORTER: 'none',
       OTEL_SERVICE_NAME: p.serviceName,
     }),
     healthCheck: { command: healthCheckCommand(p.port), ...HEALTH_CHECK_TIMING },
     logConfiguration: awslogs(p.logGroupName, p.region, 'embedding'),
-    // Node and its libraries may use os.tmpdir(); the root filesystem is read-only.
-    mountPoints: [{ sourceVolume: TMP_VOLUME, containerPath: '/tmp', readOnly: false }],
     dependsOn: [{ containerName: COLLECTOR_CONTAINER, condition: 'START' }],
     linuxParameters: { initProcessEnabled: true },
   };
@@ -125,47 +130,84 @@ export interface CollectorConfigParams {
   readonly region: string;
   readonly metricsNamespace: string;
   readonly metricsLogGroupName: string;
+  /** The app's port: the collector scrapes `127.0.0.1:<port>/metrics`. */
+  readonly appPort: number;
 }
 
+/** How often the collector scrapes the app's `/metrics`. */
+export const SCRAPE_INTERVAL_SECONDS = 15;
+
 /**
- * ADOT collector configuration (passed as AOT_CONFIG_CONTENT): OTLP/HTTP on loopback in, traces to
- * X-Ray, metrics to CloudWatch (embedded metric format into a dedicated log group).
+ * ADOT collector configuration (passed as AOT_CONFIG_CONTENT, JSON being YAML):
+ * - traces: OTLP/HTTP on loopback in, X-Ray out;
+ * - metrics: the Prometheus receiver scrapes the app's `/metrics` over loopback, cumulative
+ *   counters and histograms become per-scrape deltas (awsemf would otherwise publish a histogram's
+ *   running totals), and awsemf writes EMF into the metrics log group, which CloudWatch turns into
+ *   metrics in `metricsNamespace` with exactly the dimensions of EXPORTED_METRICS.
+ * The app's own OTLP metrics are off (OTEL_METRICS_EXPORTER=none), so nothing is counted twice.
+ * Component names and options: ADOT v0.49.0 (pkg/defaultcomponents; awsemfexporter README).
  */
-export function collectorConfig(p: CollectorConfigParams): string {
-  return [
-    'extensions:',
-    '  health_check: {}',
-    'receivers:',
-    '  otlp:',
-    '    protocols:',
-    '      http:',
-    '        endpoint: 127.0.0.1:4318',
-    'processors:',
-    '  batch/traces:',
-    '    timeout: 1s',
-    '    send_batch_size: 50',
-    '  batch/metrics:',
-    '    timeout: 60s',
-    'exporters:',
-    '  awsxray:',
-    `    region: ${p.region}`,
-    '  awsemf:',
-    `    region: ${p.region}`,
-    `    namespace: ${p.metricsNamespace}`,
-    `    log_group_name: ${p.metricsLogGroupName}`,
-    'service:',
-    '  extensions: [health_check]',
-    '  pipelines:',
-    '    traces:',
-    '      receivers: [otlp]',
-    '      processors: [batch/traces]',
-    '      exporters: [awsxray]',
-    '    metrics:',
-    '      receivers: [otlp]',
-    '      processors: [batch/metrics]',
-    '      exporters: [awsemf]',
-    '',
-  ].join('\n');
+export function collectorConfig(p: CollectorConfigParams): CollectorConfig {
+  return {
+    extensions: { health_check: {} },
+    receivers: {
+      otlp: { protocols: { http: { endpoint: OTLP_HTTP_ENDPOINT.replace(/^http:\/\//, '') } } },
+      prometheus: {
+        config: {
+          scrape_configs: [
+            {
+              job_name: 'embedding-service',
+              scrape_interval: `${SCRAPE_INTERVAL_SECONDS}s`,
+              scrape_timeout: '10s',
+              metrics_path: '/metrics',
+              static_configs: [{ targets: [`127.0.0.1:${p.appPort}`] }],
+            },
+          ],
+        },
+      },
+    },
+    processors: {
+      'batch/traces': { timeout: '1s', send_batch_size: 50 },
+      // The collector lives and dies with the task's app: `auto` drops a series' first point (its
+      // running total so far) instead of publishing it as one huge delta after a collector restart.
+      cumulativetodelta: { initial_value: 'auto' },
+      'batch/metrics': { timeout: '60s' },
+    },
+    exporters: {
+      awsxray: { region: p.region },
+      awsemf: {
+        region: p.region,
+        namespace: p.metricsNamespace,
+        log_group_name: p.metricsLogGroupName,
+        log_stream_name: 'embedding-service',
+        // Only the declared dimension sets: no roll-ups (which would add the OTelLib label).
+        dimension_rollup_option: 'NoDimensionRollup',
+        metric_declarations: EXPORTED_METRICS.map((m) => ({
+          dimensions: m.dimensions.map((set) => [...set]),
+          metric_name_selectors: [exactNameSelector(m.name)],
+        })),
+      },
+    },
+    service: {
+      extensions: ['health_check'],
+      pipelines: {
+        traces: { receivers: ['otlp'], processors: ['batch/traces'], exporters: ['awsxray'] },
+        metrics: { receivers: ['prometheus'], processors: ['cumulativetodelta', 'batch/metrics'], exporters: ['awsemf'] },
+      },
+    },
+  };
+}
+
+/** The collector configuration's shape: component sections by `type[/name]`, and the service. */
+export interface CollectorConfig {
+  readonly extensions: Record<string, unknown>;
+  readonly receivers: Record<string, unknown>;
+  readonly processors: Record<string, unknown>;
+  readonly exporters: Record<string, unknown>;
+  readonly service: {
+    readonly extensions: string[];
+    readonly pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>;
+  };
 }
 
 export interface ClientContainerParams {
@@ -174,16 +216,25 @@ export interface ClientContainerParams {
   readonly command?: readonly string[];
   readonly port?: number;
   readonly environment: Readonly<Record<string, string>>;
+  /** Environment variable → SSM parameter or Secrets Manager ARN. */
+  readonly secrets?: Readonly<Record<string, string>>;
+  readonly healthCheck?: ClientHealthCheck;
   /** Set only when the clients are wired to the embedding service. */
   readonly embeddingServiceUrl?: string;
   readonly region: string;
   readonly logGroupName: string;
 }
 
-/** A Django or chat container: its own image/command/env, plus EMBEDDING_SERVICE_URL when wired. */
+/**
+ * A Django or chat container as the live service runs it (image, command, env, secrets, health
+ * check), plus EMBEDDING_SERVICE_URL when wired.
+ */
 export function clientContainer(p: ClientContainerParams): ContainerDefinition {
   const vars: Record<string, string> = { ...p.environment };
   if (p.embeddingServiceUrl !== undefined) vars.EMBEDDING_SERVICE_URL = p.embeddingServiceUrl;
+  const secrets = Object.entries(p.secrets ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, valueFrom]) => ({ name, valueFrom }));
   return {
     name: p.name,
     image: p.image,
@@ -191,17 +242,8 @@ export function clientContainer(p: ClientContainerParams): ContainerDefinition {
     ...(p.command !== undefined ? { command: [...p.command] } : {}),
     ...(p.port !== undefined ? { portMappings: [{ containerPort: p.port, hostPort: p.port, protocol: 'tcp' as const }] } : {}),
     environment: env(vars),
+    ...(secrets.length > 0 ? { secrets } : {}),
+    ...(p.healthCheck !== undefined ? { healthCheck: { ...p.healthCheck, command: [...p.healthCheck.command] } } : {}),
     logConfiguration: awslogs(p.logGroupName, p.region, p.name),
   };
-}
-
-/**
- * `public.ecr.aws/aws-observability/aws-otel-collector:v1` → the same image through this account's
- * ECR pull-through cache (`<registry>.dkr.ecr.<region>.amazonaws.com/<prefix>/aws-observability/…`),
- * reachable over the ECR VPC endpoints when the task has no route to the internet.
- */
-export function pullThroughImage(publicImage: string, registryId: string, region: string, prefix: string): string {
-  const upstream = 'public.ecr.aws/';
-  if (!publicImage.startsWith(upstream)) return publicImage;
-  return `${registryId}.dkr.ecr.${region}.amazonaws.com/${prefix}/${publicImage.slice(upstream.length)}`;
 }

@@ -1,15 +1,16 @@
 /**
  * The embedding service on Fargate: its security group and rules, execution and task roles, the
  * task definition (app + ADOT collector), the Cloud Map service that makes
- * `embedding.<namespace>` resolve to the healthy task, and the ECS service itself.
+ * `embedding.<namespace>` resolve to the healthy tasks, and the ECS service itself.
  *
- * One task, no autoscaling, no load balancer, no public IP. Deployments start the new task and wait
- * for it to be healthy before stopping the old one (100 % / 200 %), roll back on failure, and
- * `pulumi up` waits for steady state.
+ * `desiredCount` tasks (one by default), no autoscaling, no load balancer, no public IP: clients
+ * reach the tasks through Cloud Map's multivalue A records. Deployments start the new tasks and
+ * wait for them to be healthy before stopping the old ones (100 % / 200 %), roll back on failure,
+ * and `pulumi up` waits for steady state.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { TMP_VOLUME, collectorConfig, embeddingContainers, pullThroughImage } from './containers';
+import { collectorConfig, embeddingContainers } from './containers';
 import { embeddingSizeProblems, stopTimeoutSeconds } from './sizing';
 import { ASSUME_ECS_TASKS } from './iam';
 import { ZERO_GAP_ROLLOUT } from './rollout';
@@ -19,11 +20,9 @@ export type TaskEgress =
   | { readonly kind: 'existing' }
   | {
       readonly kind: 'endpoints';
-      readonly endpointSecurityGroupId: pulumi.Input<string>;
+      /** Prefix list of the VPC's CIDR blocks: the interface endpoints (created or reused) are there. */
+      readonly vpcCidrPrefixListId: pulumi.Input<string>;
       readonly s3PrefixListId: pulumi.Input<string>;
-      /** Registry and repository prefix of the public.ecr.aws pull-through cache. */
-      readonly cacheRegistryId: pulumi.Input<string>;
-      readonly cachePrefix: string;
       /** The endpoints: the service waits for them before its first task pulls. */
       readonly ready: pulumi.Resource;
     };
@@ -39,8 +38,12 @@ export interface EmbeddingServiceArgs {
   readonly clientSecurityGroupIds: Readonly<Record<string, pulumi.Input<string>>>;
   readonly egress: TaskEgress;
   readonly image: pulumi.Input<string>;
-  readonly repositoryArn: pulumi.Input<string>;
-  readonly collectorImage: string;
+  /** The collector's copy in a private repository of the stack (by digest). */
+  readonly collectorImage: pulumi.Input<string>;
+  /** Repositories the task pulls from (the app's and the collector's). */
+  readonly repositoryArns: pulumi.Input<string>[];
+  /** Tasks to run (Cloud Map answers with every healthy one). */
+  readonly desiredCount: number;
   readonly region: string;
   readonly port: number;
   readonly cpu: number;
@@ -72,6 +75,7 @@ export class EmbeddingService extends pulumi.ComponentResource {
     if (sizeProblems.length > 0) throw new Error(sizeProblems.join('; '));
     if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new Error(`bad port ${args.port}`);
     if (Object.keys(args.clientSecurityGroupIds).length === 0) throw new Error('at least one client security group');
+    if (!Number.isInteger(args.desiredCount) || args.desiredCount < 1) throw new Error(`desiredCount must be at least 1, got ${args.desiredCount}`);
     const dnsTtl = args.dnsTtl ?? 10;
     if (dnsTtl < 0 || dnsTtl > 60) throw new Error(`Cloud Map TTL should stay short (0-60 s), got ${dnsTtl}`);
     const parent = { parent: this };
@@ -118,7 +122,7 @@ export class EmbeddingService extends pulumi.ComponentResource {
       rules.push(
         new aws.vpc.SecurityGroupEgressRule(
           `${name}-to-endpoints`,
-          { securityGroupId: sg.id, description: 'VPC interface endpoints', ipProtocol: 'tcp', fromPort: 443, toPort: 443, referencedSecurityGroupId: egress.endpointSecurityGroupId },
+          { securityGroupId: sg.id, description: 'VPC interface endpoints (anywhere in the VPC)', ipProtocol: 'tcp', fromPort: 443, toPort: 443, prefixListId: egress.vpcCidrPrefixListId },
           parent,
         ),
         new aws.vpc.SecurityGroupEgressRule(
@@ -126,28 +130,11 @@ export class EmbeddingService extends pulumi.ComponentResource {
           { securityGroupId: sg.id, description: 'S3 gateway endpoint (ECR layers)', ipProtocol: 'tcp', fromPort: 443, toPort: 443, prefixListId: egress.s3PrefixListId },
           parent,
         ),
-        new aws.vpc.SecurityGroupIngressRule(
-          `${name}-endpoints-from-task`,
-          { securityGroupId: egress.endpointSecurityGroupId, description: `${args.serviceName} tasks`, ipProtocol: 'tcp', fromPort: 443, toPort: 443, referencedSecurityGroupId: sg.id },
-          parent,
-        ),
       );
     }
 
-    const collectorImage: pulumi.Input<string> =
-      egress.kind === 'endpoints'
-        ? pulumi.output(egress.cacheRegistryId).apply((registry) => pullThroughImage(args.collectorImage, registry, args.region, egress.cachePrefix))
-        : args.collectorImage;
-
-    // Execution role: pull the image(s), write the container logs. Nothing else.
+    // Execution role: pull the two images from the stack's repositories, write the container logs.
     const executionRole = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: ASSUME_ECS_TASKS, tags }, parent);
-    const pullRepositories: pulumi.Input<string>[] = [args.repositoryArn];
-    const pullThrough: object[] = [];
-    if (egress.kind === 'endpoints') {
-      const cacheRepos = pulumi.interpolate`arn:aws:ecr:${args.region}:${egress.cacheRegistryId}:repository/${egress.cachePrefix}/*`;
-      pullRepositories.push(cacheRepos);
-      pullThrough.push({ Sid: 'PullThroughCache', Effect: 'Allow', Action: ['ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'], Resource: cacheRepos });
-    }
     new aws.iam.RolePolicy(
       `${name}-execution-policy`,
       {
@@ -156,8 +143,7 @@ export class EmbeddingService extends pulumi.ComponentResource {
           Version: '2012-10-17',
           Statement: [
             { Sid: 'EcrAuth', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-            { Sid: 'EcrPull', Effect: 'Allow', Action: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'], Resource: pullRepositories },
-            ...pullThrough,
+            { Sid: 'EcrPull', Effect: 'Allow', Action: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'], Resource: args.repositoryArns },
             { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: pulumi.interpolate`${args.logGroupArn}:*` },
           ],
         }),
@@ -165,8 +151,8 @@ export class EmbeddingService extends pulumi.ComponentResource {
       parent,
     );
 
-    // Task role: what the collector sends (traces to X-Ray, metrics to CloudWatch). The app itself
-    // calls no AWS API.
+    // Task role: what the collector sends (traces to X-Ray, metrics as EMF log events). The app
+    // itself calls no AWS API, and nothing calls PutMetricData.
     const taskRole = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: ASSUME_ECS_TASKS, tags }, parent);
     new aws.iam.RolePolicy(
       `${name}-task-policy`,
@@ -187,13 +173,6 @@ export class EmbeddingService extends pulumi.ComponentResource {
               Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
               Resource: [args.metricsLogGroupArn, pulumi.interpolate`${args.metricsLogGroupArn}:*`],
             },
-            {
-              Sid: 'Metrics',
-              Effect: 'Allow',
-              Action: 'cloudwatch:PutMetricData',
-              Resource: '*',
-              Condition: { StringEquals: { 'cloudwatch:namespace': args.metricsNamespace } },
-            },
           ],
         }),
       },
@@ -202,13 +181,15 @@ export class EmbeddingService extends pulumi.ComponentResource {
 
     const stopTimeout = stopTimeoutSeconds(args.shutdownGraceMs);
     const containerDefinitions = pulumi
-      .all([args.image, collectorImage, args.logGroupName, args.metricsLogGroupName])
+      .all([args.image, args.collectorImage, args.logGroupName, args.metricsLogGroupName])
       .apply(([image, collector, logGroupName, metricsLogGroupName]) =>
         JSON.stringify(
           embeddingContainers({
             image,
             collectorImage: collector,
-            collectorConfig: collectorConfig({ region: args.region, metricsNamespace: args.metricsNamespace, metricsLogGroupName }),
+            collectorConfig: JSON.stringify(
+              collectorConfig({ region: args.region, metricsNamespace: args.metricsNamespace, metricsLogGroupName, appPort: args.port }),
+            ),
             region: args.region,
             logGroupName,
             port: args.port,
@@ -231,21 +212,25 @@ export class EmbeddingService extends pulumi.ComponentResource {
         runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: args.cpuArchitecture },
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
-        volumes: [{ name: TMP_VOLUME }],
         containerDefinitions,
         tags,
       },
       parent,
     );
 
-    // Cloud Map: A records (awsvpc gives each task its own IP), short TTL, health from ECS.
+    // Cloud Map: A records (awsvpc gives each task its own IP), one per healthy task (multivalue),
+    // short TTL, health reported by ECS from the container health check.
     const discovery = new aws.servicediscovery.Service(
       `${name}-discovery`,
       {
         name: args.cloudMapServiceName,
         description: `${args.serviceName} tasks`,
         dnsConfig: { namespaceId: args.namespaceId, dnsRecords: [{ type: 'A', ttl: dnsTtl }], routingPolicy: 'MULTIVALUE' },
-        // ECS reports the container health check to Cloud Map; failureThreshold is fixed at 1 by AWS.
+        // ECS reports the container health check to Cloud Map. failureThreshold is deprecated (AWS
+        // always uses 1) but must stay, at the only value AWS uses: the AWS provider silently drops
+        // an empty block, which would leave the service without a custom health check, so that
+        // Cloud Map would answer with unhealthy tasks too (pulumi/pulumi-aws#6289,
+        // hashicorp/terraform-provider-aws#44285).
         healthCheckCustomConfig: { failureThreshold: 1 },
         forceDestroy: true,
         tags,
@@ -261,7 +246,7 @@ export class EmbeddingService extends pulumi.ComponentResource {
         taskDefinition: taskDefinition.arn,
         launchType: 'FARGATE',
         platformVersion: 'LATEST',
-        desiredCount: 1,
+        desiredCount: args.desiredCount,
         networkConfiguration: { subnets: args.subnetIds, securityGroups: [sg.id], assignPublicIp: false },
         serviceRegistries: { registryArn: discovery.arn },
         ...ZERO_GAP_ROLLOUT,

@@ -1,7 +1,8 @@
 /**
- * The service image: a private ECR repository (scan on push, last 20 images kept) and the image
- * built from the repository's root Dockerfile and pushed there (awsx.ecr.Image: needs a Docker
- * engine where `pulumi up` runs).
+ * An image of the stack: a private ECR repository (scan on push, last 20 images kept, deleted with
+ * its images by `pulumi destroy`) and the image built and pushed there (awsx.ecr.Image: needs a
+ * Docker engine where `pulumi up` runs). Used for the app (root Dockerfile) and for the copy of the
+ * ADOT collector (infra/collector/Dockerfile). `imageUri` names the pushed digest.
  */
 import * as aws from '@pulumi/aws';
 import * as awsx from '@pulumi/awsx';
@@ -41,6 +42,8 @@ export class ServiceImage extends pulumi.ComponentResource {
         name: args.repositoryName,
         imageScanningConfiguration: { scanOnPush: true },
         imageTagMutability: 'MUTABLE',
+        // `pulumi destroy` would otherwise fail on a repository that still holds images.
+        forceDelete: true,
         tags: args.tags,
       },
       parent,

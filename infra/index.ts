@@ -1,8 +1,9 @@
 /**
  * Entry point of the Pulumi program and the only place that reads stack configuration.
  *
- * Rollout order in one `pulumi up`: image → embedding service (waits for a healthy task) → the
- * Django and chat services (depend on it). `embedding:wireClients=false` deploys stage 1 alone.
+ * Rollout order in one `pulumi up`: images (the app, the collector's copy) → embedding service
+ * (waits for healthy tasks) → the Django and chat services (depend on it).
+ * `embedding:wireClients=false` is stage 1: the embedding service alone, nothing of the clients.
  */
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
@@ -36,6 +37,8 @@ const config = parseStackConfig({
   djangoSecurityGroupId: embeddingConfig.get('djangoSecurityGroupId'),
   chatSecurityGroupId: embeddingConfig.get('chatSecurityGroupId'),
   egress: embeddingConfig.get('egress'),
+  existingEndpoints: embeddingConfig.getObject<unknown>('existingEndpoints'),
+  desiredCount: embeddingConfig.getNumber('desiredCount'),
   cpu: embeddingConfig.getNumber('cpu'),
   memory: embeddingConfig.getNumber('memory'),
   logRetentionDays: embeddingConfig.getNumber('logRetentionDays'),
@@ -55,6 +58,8 @@ const tags = { project: 'superschedules', service: EMBEDDING_SERVICE_NAME, stack
 const cpuArchitecture = config.imagePlatform === 'linux/arm64' ? 'ARM64' : 'X86_64';
 const metricsNamespace = 'Superschedules/EmbeddingService';
 const repositoryRoot = path.resolve(__dirname, '..');
+/** Queued texts held for 5 minutes that call for more tasks: a quarter of the app's default MAX_QUEUED_TEXTS (4096). */
+const QUEUE_ALARM_TEXTS = 1024;
 
 const platform = new Platform('superschedules', {
   existingNetwork: config.existingNetwork,
@@ -74,20 +79,14 @@ const endpoints =
         subnetIds: platform.subnetIds,
         routeTableIds: platform.routeTableIds,
         region: config.region,
+        reuse: config.existingEndpoints,
         tags,
       })
     : undefined;
 const egress: TaskEgress =
   endpoints === undefined
     ? { kind: 'existing' }
-    : {
-        kind: 'endpoints',
-        endpointSecurityGroupId: endpoints.securityGroupId,
-        s3PrefixListId: endpoints.s3PrefixListId,
-        cacheRegistryId: endpoints.cacheRegistryId,
-        cachePrefix: endpoints.cachePrefix,
-        ready: endpoints,
-      };
+    : { kind: 'endpoints', vpcCidrPrefixListId: endpoints.vpcCidrPrefixListId, s3PrefixListId: endpoints.s3PrefixListId, ready: endpoints };
 
 const image = new ServiceImage('embedding', {
   repositoryName: EMBEDDING_SERVICE_NAME,
@@ -98,6 +97,18 @@ const image = new ServiceImage('embedding', {
   tags,
 });
 
+// The collector, copied from its public registry into the stack's own: the task pulls nothing from
+// outside the private registry (see infra/collector/Dockerfile).
+const collectorDir = path.join(repositoryRoot, 'infra', 'collector');
+const collector = new ServiceImage('otel-collector', {
+  repositoryName: `${EMBEDDING_SERVICE_NAME}/otel-collector`,
+  context: collectorDir,
+  dockerfile: path.join(collectorDir, 'Dockerfile'),
+  platform: config.imagePlatform,
+  buildArgs: { COLLECTOR_IMAGE: config.adotImage },
+  tags,
+});
+
 const observability = new Observability('embedding', {
   logGroupName: LOG_GROUP_NAME,
   retentionDays: config.logRetentionDays,
@@ -105,6 +116,7 @@ const observability = new Observability('embedding', {
   serviceName: EMBEDDING_SERVICE_NAME,
   metricsNamespace,
   slowRequestMs: config.slowRequestMs,
+  queueAlarmTexts: QUEUE_ALARM_TEXTS,
   alarmTopicArn: config.alarmTopicArn,
   tags,
 });
@@ -119,8 +131,9 @@ const embedding = new EmbeddingService('embedding', {
   clientSecurityGroupIds: platform.clientSecurityGroupIds,
   egress,
   image: image.imageUri,
-  repositoryArn: image.repositoryArn,
-  collectorImage: config.adotImage,
+  collectorImage: collector.imageUri,
+  repositoryArns: [image.repositoryArn, collector.repositoryArn],
+  desiredCount: config.desiredCount,
   region: config.region,
   port: EMBEDDING_PORT,
   cpu: config.cpu,
@@ -137,29 +150,32 @@ const embedding = new EmbeddingService('embedding', {
 });
 
 const url = embeddingServiceUrl(config.namespaceName, EMBEDDING_PORT);
-const clients = config.clients.map(
-  (client) =>
-    new ClientService(client.kind, {
-      client,
-      clusterArn: platform.clusterArn,
-      subnetIds: platform.subnetIds,
-      securityGroupId: platform.clientSecurityGroupIds[client.kind],
-      region: config.region,
-      logRetentionDays: config.logRetentionDays,
-      embeddingServiceUrl: config.wireClients ? url : undefined,
-      rolloutAfter: config.wireClients ? [embedding.service] : [],
-      cpuArchitecture,
-      tags,
-    }),
-);
+// Stage 1 registers nothing of the clients; stage 2 wires them and rolls them after the service.
+const clients = config.wireClients
+  ? config.clients.map(
+      (client) =>
+        new ClientService(client.kind, {
+          client,
+          clusterArn: platform.clusterArn,
+          subnetIds: platform.subnetIds,
+          securityGroupId: platform.clientSecurityGroupIds[client.kind],
+          region: config.region,
+          logRetentionDays: config.logRetentionDays,
+          embeddingServiceUrl: url,
+          rolloutAfter: [embedding.service],
+          tags,
+        }),
+    )
+  : [];
 
 export const serviceUrl = url;
 export const logGroupName = observability.logGroupName;
 export const clusterName = platform.clusterName;
 export const serviceName = embedding.serviceName;
 export const queryNames = observability.queryNames;
-export const alarmNames = [observability.serverErrorAlarmName, observability.runningTasksAlarmName];
+export const alarmNames = [observability.serverErrorAlarmName, observability.runningTasksAlarmName, observability.queueAlarmName];
 export const imageUri = image.imageUri;
+export const collectorImageUri = collector.imageUri;
 export const securityGroupId = embedding.securityGroupId;
 export const clientsWired = config.wireClients;
 export const clientServiceNames = clients.map((c) => c.serviceName);

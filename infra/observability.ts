@@ -1,9 +1,19 @@
 /**
  * CloudWatch for the embedding service: its log group, the collector's metrics log group, saved
- * Logs Insights queries, a 5xx metric filter with its alarm, and a running-task-count alarm.
+ * Logs Insights queries, and three alarms, each on a metric that really arrives:
+ * - 5xx: a metric filter on the app's own JSON request log lines (awslogs, whatever the collector
+ *   does), counting server faults: status >= 500 except 503. 503 is the service's "retry later"
+ *   (`Retry-After`): the model still loading or the process draining (ECS health checks during
+ *   every deploy) or the queue full (the queue alarm's business). Client hang-ups log 499.
+ * - running tasks: Container Insights' RunningTaskCount (the program checks that an existing
+ *   cluster has Container Insights on).
+ * - queue: the app's `embedding_queued_texts` gauge, scraped by the collector and published by
+ *   awsemf without dimensions; a deep queue for 5 minutes, or no data at all (the collector or its
+ *   export is down), alarms.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { EXPORTED_METRICS, QUEUED_TEXTS_METRIC } from './metrics';
 
 export interface ObservabilityArgs {
   /** `/ecs/embedding-service` */
@@ -14,6 +24,8 @@ export interface ObservabilityArgs {
   readonly metricsNamespace: string;
   /** A request slower than this (ms) shows in the slow-requests query. */
   readonly slowRequestMs: number;
+  /** Queued texts that, held for 5 minutes, mean the service needs more tasks. */
+  readonly queueAlarmTexts: number;
   /** SNS topic notified by the alarms (none when unset). */
   readonly alarmTopicArn?: pulumi.Input<string>;
   readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -42,8 +54,8 @@ export function insightsQueries(slowRequestMs: number): Readonly<Record<'errors'
   });
 }
 
-/** Metric filter pattern: a JSON log line whose `status` is a 5xx. */
-export const SERVER_ERROR_PATTERN = '{ $.status >= 500 }';
+/** Metric filter pattern: a JSON request log line whose `status` is a 5xx other than 503. */
+export const SERVER_ERROR_PATTERN = '{ ($.status >= 500) && ($.status != 503) }';
 export const SERVER_ERROR_METRIC = 'ServerErrors';
 
 export class Observability extends pulumi.ComponentResource {
@@ -54,11 +66,17 @@ export class Observability extends pulumi.ComponentResource {
   public readonly queryNames: string[];
   public readonly serverErrorAlarmName: pulumi.Output<string>;
   public readonly runningTasksAlarmName: pulumi.Output<string>;
+  public readonly queueAlarmName: pulumi.Output<string>;
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super('superschedules:embedding:Observability', name, args, opts);
     if (!args.logGroupName.startsWith('/')) throw new Error(`log group name must start with "/": ${args.logGroupName}`);
     if (!(args.slowRequestMs > 0)) throw new Error(`slowRequestMs must be positive: ${args.slowRequestMs}`);
+    if (!(args.queueAlarmTexts > 0)) throw new Error(`queueAlarmTexts must be positive: ${args.queueAlarmTexts}`);
+    const queued = EXPORTED_METRICS.find((m) => m.name === QUEUED_TEXTS_METRIC);
+    if (queued === undefined || !queued.dimensions.some((set) => set.length === 0)) {
+      throw new Error(`${QUEUED_TEXTS_METRIC} must be exported without dimensions for the queue alarm`);
+    }
     const parent = { parent: this };
 
     const logGroup = new aws.cloudwatch.LogGroup(
@@ -103,7 +121,7 @@ export class Observability extends pulumi.ComponentResource {
       `${name}-5xx-alarm`,
       {
         name: `${args.serviceName}-5xx`,
-        alarmDescription: `${args.serviceName} answered 5xx (log lines with status >= 500)`,
+        alarmDescription: `${args.serviceName} answered 5xx other than 503 (request log lines with status >= 500, != 503)`,
         namespace: args.metricsNamespace,
         metricName: SERVER_ERROR_METRIC,
         statistic: 'Sum',
@@ -119,8 +137,8 @@ export class Observability extends pulumi.ComponentResource {
       { parent: this, dependsOn: [filter] },
     );
 
-    // ECS/ContainerInsights needs Container Insights on the cluster (enabled on a cluster this stack
-    // creates; see docs/deploy.md for an existing one). No data means no task: breaching.
+    // ECS/ContainerInsights needs Container Insights on the cluster (on for a cluster this stack
+    // creates; checked on an existing one by Platform). No data means no task: breaching.
     const runningTasks = new aws.cloudwatch.MetricAlarm(
       `${name}-running-tasks-alarm`,
       {
@@ -142,13 +160,37 @@ export class Observability extends pulumi.ComponentResource {
       parent,
     );
 
+    const queue = new aws.cloudwatch.MetricAlarm(
+      `${name}-queue-alarm`,
+      {
+        name: `${args.serviceName}-queue`,
+        alarmDescription:
+          `${args.serviceName}: ${args.queueAlarmTexts}+ texts queued for 5 minutes (add tasks: embedding:desiredCount), ` +
+          'or no metrics from the collector',
+        namespace: args.metricsNamespace,
+        metricName: QUEUED_TEXTS_METRIC,
+        statistic: 'Maximum',
+        period: 60,
+        evaluationPeriods: 5,
+        threshold: args.queueAlarmTexts,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        treatMissingData: 'breaching',
+        alarmActions: actions,
+        okActions: actions,
+        tags: args.tags,
+      },
+      parent,
+    );
+
     this.logGroupName = logGroup.name;
     this.logGroupArn = logGroup.arn;
     this.metricsLogGroupName = metricsLogGroup.name;
     this.metricsLogGroupArn = metricsLogGroup.arn;
     this.serverErrorAlarmName = serverErrors.name;
     this.runningTasksAlarmName = runningTasks.name;
+    this.queueAlarmName = queue.name;
     this.registerOutputs({
+      queueAlarmName: this.queueAlarmName,
       logGroupName: this.logGroupName,
       metricsLogGroupName: this.metricsLogGroupName,
       queryNames: this.queryNames,

@@ -24,6 +24,22 @@ export interface PlatformArgs {
   readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/** Why an existing cluster's settings cannot feed the running-task alarm (undefined: they can). */
+export function containerInsightsProblem(clusterName: string, settings: readonly { name: string; value: string }[]): string | undefined {
+  const value = settings.find((s) => s.name === 'containerInsights')?.value;
+  if (value === 'enabled' || value === 'enhanced') return undefined;
+  return (
+    `cluster ${clusterName} has Container Insights ${value ?? 'off'}: the running-task alarm would never get data. ` +
+    `Turn it on first: aws ecs update-cluster-settings --cluster ${clusterName} --settings name=containerInsights,value=enabled`
+  );
+}
+
+/** Why `namespaceName` is not the name of `namespaceId` (undefined: it is). */
+export function namespaceMismatch(namespaceName: string, namespaceId: string, idOfName: string): string | undefined {
+  if (idOfName === namespaceId) return undefined;
+  return `embedding:namespaceName ${namespaceName} is the private DNS namespace ${idOfName}, not embedding:namespaceId ${namespaceId}: clients would get a URL that does not resolve to the service`;
+}
+
 export class Platform extends pulumi.ComponentResource {
   public readonly vpcId: pulumi.Output<string>;
   public readonly subnetIds: pulumi.Output<string[]>;
@@ -78,8 +94,15 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     if (args.clusterArn !== undefined) {
-      this.clusterArn = pulumi.output(args.clusterArn);
-      this.clusterName = pulumi.output(clusterNameFromArn(args.clusterArn));
+      const clusterName = clusterNameFromArn(args.clusterArn);
+      // The running-task alarm reads Container Insights: refuse a cluster that does not publish it.
+      const cluster = aws.ecs.getClusterOutput({ clusterName }, parent);
+      this.clusterArn = cluster.apply((c) => {
+        const problem = containerInsightsProblem(clusterName, c.settings);
+        if (problem !== undefined) throw new Error(problem);
+        return args.clusterArn as string;
+      });
+      this.clusterName = pulumi.output(clusterName);
     } else {
       const cluster = new aws.ecs.Cluster(
         `${name}-cluster`,
@@ -91,7 +114,14 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     if (args.namespaceId !== undefined) {
-      this.namespaceId = pulumi.output(args.namespaceId);
+      const expectedId = args.namespaceId;
+      // The clients' URL is built from namespaceName: it must be the name of namespaceId.
+      const found = aws.servicediscovery.getDnsNamespaceOutput({ name: args.namespaceName, type: 'DNS_PRIVATE' }, parent);
+      this.namespaceId = found.id.apply((id) => {
+        const problem = namespaceMismatch(args.namespaceName, expectedId, id);
+        if (problem !== undefined) throw new Error(problem);
+        return id;
+      });
     } else {
       const namespace = new aws.servicediscovery.PrivateDnsNamespace(
         `${name}-namespace`,

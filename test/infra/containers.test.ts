@@ -1,19 +1,15 @@
 import {
   inferenceThreads,
   clientContainer,
-  collectorConfig,
   embeddingContainers,
   healthCheckCommand,
-  pullThroughImage,
 } from '../../infra/containers';
 import { insightsQueries } from '../../infra/observability';
 import { execFileSync } from 'child_process';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const yaml: { load(text: string): unknown } = require('js-yaml');
 
 const params = {
   image: 'acct.dkr.ecr.us-east-1.amazonaws.com/embedding-service@sha256:abc',
-  collectorImage: 'public.ecr.aws/aws-observability/aws-otel-collector:v0.45.0',
+  collectorImage: '123456789012.dkr.ecr.us-east-1.amazonaws.com/embedding-service/otel-collector@sha256:abc',
   collectorConfig: 'receivers: {}',
   region: 'us-east-1',
   logGroupName: '/ecs/embedding-service',
@@ -53,21 +49,6 @@ describe('healthCheckCommand', () => {
   });
 });
 
-describe('collectorConfig', () => {
-  it('is YAML routing OTLP traces to X-Ray and metrics to CloudWatch (EMF)', () => {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const doc = yaml.load(
-      collectorConfig({ region: 'us-east-1', metricsNamespace: 'NS', metricsLogGroupName: '/ecs/x/otel-metrics' }),
-    ) as any;
-    expect(doc.receivers.otlp.protocols.http.endpoint).toBe('127.0.0.1:4318');
-    expect(doc.receivers.otlp.protocols.grpc).toBeUndefined();
-    expect(doc.exporters.awsxray.region).toBe('us-east-1');
-    expect(doc.exporters.awsemf).toMatchObject({ namespace: 'NS', log_group_name: '/ecs/x/otel-metrics' });
-    expect(doc.service.pipelines.traces.exporters).toEqual(['awsxray']);
-    expect(doc.service.pipelines.metrics.exporters).toEqual(['awsemf']);
-  });
-});
-
 describe('clientContainer', () => {
   const base = { name: 'django', image: 'd:1', environment: { A: '1' }, region: 'us-east-1', logGroupName: '/ecs/d' };
 
@@ -84,14 +65,20 @@ describe('clientContainer', () => {
     expect(c.command).toEqual(['gunicorn']);
     expect(c.portMappings).toEqual([{ containerPort: 8000, hostPort: 8000, protocol: 'tcp' }]);
   });
-});
 
-describe('pullThroughImage', () => {
-  it('rewrites public.ecr.aws images to the pull-through cache and leaves others alone', () => {
-    expect(pullThroughImage('public.ecr.aws/aws-observability/aws-otel-collector:v1', '123', 'us-east-1', 'pfx')).toBe(
-      '123.dkr.ecr.us-east-1.amazonaws.com/pfx/aws-observability/aws-otel-collector:v1',
-    );
-    expect(pullThroughImage('otel/collector:1', '123', 'us-east-1', 'pfx')).toBe('otel/collector:1');
+  it('mirrors secrets and the container health check; adds neither when the live service has none', () => {
+    const c = clientContainer({
+      ...base,
+      secrets: { Z_KEY: 'arn:aws:ssm:us-east-1:123456789012:parameter/z', A_DB: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf' },
+      healthCheck: { command: ['CMD-SHELL', 'true'], interval: 15 },
+    });
+    expect(c.secrets).toEqual([
+      { name: 'A_DB', valueFrom: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf' },
+      { name: 'Z_KEY', valueFrom: 'arn:aws:ssm:us-east-1:123456789012:parameter/z' },
+    ]);
+    expect(c.healthCheck).toEqual({ command: ['CMD-SHELL', 'true'], interval: 15 });
+    expect(clientContainer(base)).not.toHaveProperty('secrets');
+    expect(clientContainer(base)).not.toHaveProperty('healthCheck');
   });
 });
 

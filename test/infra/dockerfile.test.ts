@@ -41,7 +41,11 @@ export function parseDockerfile(text: string): Stage[] {
       const [from, as, name] = args.split(/\s+/);
       stages.push({ from, name: as?.toUpperCase() === 'AS' ? name : undefined, instructions: [] });
     } else {
-      if (stages.length === 0) throw new Error(`${op} before FROM`);
+      if (stages.length === 0) {
+        // Only ARG may precede the first FROM (a build argument usable in FROM lines).
+        if (op.toUpperCase() === 'ARG') continue;
+        throw new Error(`${op} before FROM`);
+      }
       stages[stages.length - 1].instructions.push({ op: op.toUpperCase(), args });
     }
   }
@@ -56,12 +60,18 @@ const ops = (stage: Stage, op: string) => stage.instructions.filter((i) => i.op 
 const indexOf = (stage: Stage, predicate: (i: Instruction) => boolean) => stage.instructions.findIndex(predicate);
 
 describe('Dockerfile', () => {
-  it('is multi-stage on Debian Node 20 slim (glibc for onnxruntime-node)', () => {
+  it('is multi-stage on a supported Node LTS (22 or 24), Debian bookworm slim (glibc for onnxruntime-node), pinned by digest', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     for (const s of stages) {
-      expect(s.from).toMatch(/^node:20(\.\d+)*-(bookworm|bullseye|trixie)-slim$/);
-      expect(s.from).not.toMatch(/alpine/);
+      expect(s.from).toMatch(/^node:(22|24)(\.\d+)*-bookworm-slim@sha256:[0-9a-f]{64}$/);
     }
+    // One base for every stage: what was built is what runs.
+    expect(new Set(stages.map((s) => s.from)).size).toBe(1);
+  });
+
+  it('package.json engines still allow Node 20.6 (the build machines run it)', () => {
+    const pkg = JSON.parse(read('package.json')) as { engines: { node: string } };
+    expect(pkg.engines.node).toBe('>=20.6');
   });
 
   it('build stage: install-script skip before npm ci, then the app-only build, model download, dev dependencies pruned', () => {
@@ -151,6 +161,24 @@ describe('Dockerfile', () => {
   });
 });
 
+describe('the app writes nothing at run time (read-only root filesystem, no /tmp mount)', () => {
+  it('no source under app/ uses os.tmpdir(), /tmp or a temp-file API', () => {
+    const appDir = path.join(REPO_ROOT, 'app');
+    const sources = (fs.readdirSync(appDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const offenders = sources.filter((f) => /tmpdir\(|['"`]\/tmp\b|mkdtemp/.test(fs.readFileSync(path.join(appDir, f), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+});
+
+describe('infra/collector/Dockerfile (the collector copied into the stack\'s registry)', () => {
+  const collector = parseDockerfile(read('infra/collector/Dockerfile'));
+
+  it('is the collector image as it is: one FROM of the build argument, nothing added', () => {
+    expect(collector).toEqual([{ from: '${COLLECTOR_IMAGE}', name: undefined, instructions: [] }]);
+    expect(read('infra/collector/Dockerfile')).toMatch(/^ARG COLLECTOR_IMAGE$/m);
+  });
+});
+
 describe('.dockerignore', () => {
   it('keeps local builds, models, dependencies and git out of the context', () => {
     const entries = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
@@ -179,9 +207,10 @@ describe('docker-compose.yml', () => {
     expect(embedding.healthcheck.test).toEqual(healthCheckCommand(8003));
   });
 
-  it('runs read-only with a /tmp tmpfs and a stop grace longer than the app drain', () => {
+  it('runs read-only with no writable mount (as on ECS) and a stop grace longer than the app drain', () => {
     expect(embedding.read_only).toBe(true);
-    expect(embedding.tmpfs).toEqual(['/tmp']);
+    expect(embedding.tmpfs).toBeUndefined();
+    expect(embedding.volumes).toBeUndefined();
     expect(embedding.stop_grace_period).toBe('30s');
   });
 

@@ -3,11 +3,14 @@
  * the two clients' images are set; the stack creates its VPC (awsx, one NAT gateway), cluster,
  * namespace and client security groups.
  */
-import { ProgramRun, runProgram, toConfigMap } from './support/harness';
+import { CREATED_VPC_CIDRS, ProgramRun, runProgram, toConfigMap } from './support/harness';
+import { describeDeploySafety } from './support/deploy-safety';
 import { T, describeInvariants, embeddingSecurityGroupId } from './support/invariants';
 
 const demo = toConfigMap({
   'aws:region': 'us-east-1',
+  // An ARM64 embedding image: the clients (x86 images) must stay X86_64.
+  'embedding:imagePlatform': 'linux/arm64',
   'embedding:django': { image: 'public.ecr.aws/docker/library/python:3.12-slim', command: ['python', '-m', 'http.server', '8000'], port: 8000 },
   'embedding:chat': { image: 'public.ecr.aws/docker/library/python:3.12-slim', command: ['python', '-m', 'http.server', '8002'], port: 8002 },
 });
@@ -28,6 +31,18 @@ describeInvariants(() => run, {
   cpu: '512',
   memory: '1024',
   wired: true,
+  desiredCount: 1,
+  imagePlatform: 'linux/arm64',
+});
+
+describeDeploySafety(() => run, {
+  vpcCidrs: CREATED_VPC_CIDRS,
+  // egress=existing: the created VPC reaches AWS through its NAT gateway; no endpoint changes its DNS.
+  createdInterfaceEndpoints: [],
+  clientPublicIps: { django: false, chat: false },
+  stage1: false,
+  embeddingArchitecture: 'ARM64',
+  clientArchitectures: { django: 'X86_64', chat: 'X86_64' },
 });
 
 describe('demo: created infrastructure', () => {
@@ -57,6 +72,10 @@ describe('demo: created infrastructure', () => {
     expect(run.one(T.securityGroup, 'embedding-sg').inputs.vpcId).toBe(ns.vpc);
   });
 
+  it('created clients are deleted with the stack (no retainOnDelete anywhere)', () => {
+    expect(run.resources.filter((r) => r.retainOnDelete).map((r) => r.name)).toEqual([]);
+  });
+
   it('creates the Django and chat security groups, without ingress', () => {
     for (const name of ['superschedules-django-sg', 'superschedules-chat-sg']) {
       expect(run.one(T.securityGroup, name).inputs.ingress ?? []).toEqual([]);
@@ -69,7 +88,6 @@ describe('demo: created infrastructure', () => {
     expect(egress.map((r) => r.inputs)).toEqual([
       expect.objectContaining({ ipProtocol: 'tcp', fromPort: 443, toPort: 443, cidrIpv4: '0.0.0.0/0' }),
     ]);
-    const collector = JSON.parse(run.one(T.taskDefinition, 'embedding-task').inputs.containerDefinitions)[1];
-    expect(collector.image).toBe('public.ecr.aws/aws-observability/aws-otel-collector:v0.45.0');
+    expect(run.calls.filter((c) => c.token === 'aws:ec2/getVpc:getVpc')).toEqual([]);
   });
 });

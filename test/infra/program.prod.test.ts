@@ -3,7 +3,8 @@
  * subnets, no NAT), cluster, namespace and client security groups; private egress through VPC
  * endpoints this stack creates.
  */
-import { ProgramRun, runProgram, stackConfigFile } from './support/harness';
+import { ProgramRun, S3_PREFIX_LIST_ID, VPC_CIDRS, runProgram, stackConfigFile } from './support/harness';
+import { describeDeploySafety } from './support/deploy-safety';
 import { T, describeInvariants, embeddingSecurityGroupId, embeddingService } from './support/invariants';
 
 const prod = stackConfigFile('prod');
@@ -22,6 +23,17 @@ describeInvariants(() => run, {
   cpu: '512',
   memory: '1024',
   wired: true,
+  desiredCount: 1,
+  imagePlatform: 'linux/amd64',
+});
+
+describeDeploySafety(() => run, {
+  vpcCidrs: VPC_CIDRS[prod['embedding:vpcId']],
+  createdInterfaceEndpoints: ['ecr.api', 'ecr.dkr', 'logs', 'xray'],
+  clientPublicIps: { django: true, chat: true },
+  stage1: false,
+  embeddingArchitecture: 'X86_64',
+  clientArchitectures: { django: 'X86_64', chat: 'X86_64' },
 });
 
 describe('prod: existing infrastructure', () => {
@@ -41,10 +53,11 @@ describe('prod: existing infrastructure', () => {
 describe('prod: private egress through VPC endpoints', () => {
   const interfaces = () => run.ofType(T.vpcEndpoint).filter((e) => e.inputs.vpcEndpointType === 'Interface');
   const endpointSg = () => run.one(T.securityGroup, 'private-egress-sg');
+  const vpcCidrList = () => run.one('aws:ec2/managedPrefixList:ManagedPrefixList', 'private-egress-vpc-cidrs');
 
-  it('creates interface endpoints for ecr.api, ecr.dkr, logs, xray and monitoring with private DNS', () => {
+  it('creates interface endpoints for ecr.api, ecr.dkr, logs and xray with private DNS (no monitoring: nothing calls PutMetricData)', () => {
     expect(interfaces().map((e) => e.inputs.serviceName).sort()).toEqual(
-      ['ecr.api', 'ecr.dkr', 'logs', 'monitoring', 'xray'].map((s) => `com.amazonaws.us-east-1.${s}`),
+      ['ecr.api', 'ecr.dkr', 'logs', 'xray'].map((s) => `com.amazonaws.us-east-1.${s}`),
     );
     for (const e of interfaces()) {
       expect(e.inputs).toMatchObject({ vpcId: prod['embedding:vpcId'], privateDnsEnabled: true, securityGroupIds: [endpointSg().id] });
@@ -58,37 +71,52 @@ describe('prod: private egress through VPC endpoints', () => {
     expect(s3.routeTableIds).toEqual(JSON.parse(prod['embedding:routeTableIds']));
   });
 
-  it('the endpoints admit only 443 from the embedding task security group', () => {
+  it("reads the VPC's CIDR blocks (getVpc) into a prefix list, and the endpoints admit exactly 443 from it", () => {
+    expect(run.calls.filter((c) => c.token === 'aws:ec2/getVpc:getVpc').map((c) => c.inputs.id)).toEqual([prod['embedding:vpcId']]);
+    expect(vpcCidrList().inputs).toMatchObject({ addressFamily: 'IPv4', maxEntries: 5 });
+    expect(vpcCidrList().inputs.entries.map((e: { cidr: string }) => e.cidr)).toEqual(VPC_CIDRS[prod['embedding:vpcId']]);
     const rules = run.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === endpointSg().id);
     expect(rules.map((r) => r.inputs)).toEqual([
-      expect.objectContaining({ ipProtocol: 'tcp', fromPort: 443, toPort: 443, referencedSecurityGroupId: embeddingSecurityGroupId(run) }),
+      expect.objectContaining({ ipProtocol: 'tcp', fromPort: 443, toPort: 443, prefixListId: vpcCidrList().id }),
     ]);
   });
 
-  it('the task lets out 443 to the endpoints and the S3 prefix list only (no CIDR)', () => {
-    const egress = run.ofType(T.egress).filter((r) => r.inputs.securityGroupId === embeddingSecurityGroupId(run));
-    expect(egress.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId).sort()).toEqual(
-      [endpointSg().id, 'pl-63a5400a'].sort(),
-    );
-    for (const r of egress) expect(r.inputs.cidrIpv4).toBeUndefined();
+  it('the ingress rule exists before any interface endpoint turns on private DNS', () => {
+    const rule = run.one(T.ingress, 'private-egress-https-from-vpc');
+    for (const e of interfaces()) expect(e.dependencies).toContain(rule.urn);
   });
 
-  it('pulls the collector through the ECR pull-through cache (ECR Public has no endpoint)', () => {
-    expect(run.one('aws:ecr/pullThroughCacheRule:PullThroughCacheRule', 'private-egress-public-ecr-cache').inputs).toMatchObject({
-      upstreamRegistryUrl: 'public.ecr.aws',
-    });
-    const collector = JSON.parse(run.one(T.taskDefinition, 'embedding-task').inputs.containerDefinitions).find(
-      (c: { name: string }) => c.name === 'otel-collector',
-    );
-    expect(collector.image).toBe(
-      '123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-public-embedding/aws-observability/aws-otel-collector:v0.45.0',
-    );
+  it('the task lets out 443 to the VPC (where the endpoints are) and the S3 prefix list only (no CIDR)', () => {
+    const egress = run.ofType(T.egress).filter((r) => r.inputs.securityGroupId === embeddingSecurityGroupId(run));
+    expect(egress.map((r) => r.inputs.prefixListId).sort()).toEqual([vpcCidrList().id, S3_PREFIX_LIST_ID].sort());
+    for (const r of egress) expect(r.inputs.cidrIpv4).toBeUndefined();
   });
 
   it('the embedding service waits for the endpoints before its first task', () => {
     // dependsOn a component waits for each of its children.
     const endpoints = run.ofType(T.vpcEndpoint);
-    expect(endpoints).toHaveLength(6);
+    expect(endpoints).toHaveLength(5);
     for (const e of endpoints) expect(embeddingService(run).dependencies).toContain(e.urn);
+  });
+});
+
+describe('prod: checks against the live account', () => {
+  it('checks that namespaceName is the name of namespaceId', () => {
+    expect(run.calls.filter((c) => c.token === 'aws:servicediscovery/getDnsNamespace:getDnsNamespace').map((c) => c.inputs)).toEqual([
+      expect.objectContaining({ name: 'superschedules.local', type: 'DNS_PRIVATE' }),
+    ]);
+  });
+
+  it('checks that the existing cluster has Container Insights (the running-task alarm reads it)', () => {
+    expect(run.calls.filter((c) => c.token === 'aws:ecs/getCluster:getCluster').map((c) => c.inputs.clusterName)).toEqual(['superschedules-prod']);
+  });
+
+  it('adopted production clients are retained, never deleted, when they leave the stack (destroy, back to stage 1)', () => {
+    const clientResources = run.resources.filter((r) => r.custom && r.parent.includes('::superschedules:embedding:ClientService::'));
+    expect(clientResources.map((r) => r.name).sort()).toEqual(
+      ['chat', 'django'].flatMap((k) => [`${k}-execution-policy`, `${k}-execution-role`, `${k}-logs`, `${k}-service`, `${k}-task`]).sort(),
+    );
+    for (const r of clientResources) expect([r.name, r.retainOnDelete]).toEqual([r.name, true]);
+    expect(run.resources.filter((r) => r.retainOnDelete && !clientResources.includes(r))).toEqual([]);
   });
 });

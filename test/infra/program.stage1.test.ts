@@ -3,7 +3,8 @@
  * is deployed exactly as in prod; the client task definitions carry no EMBEDDING_SERVICE_URL and
  * their services do not wait for it.
  */
-import { ProgramRun, runProgram, stackConfigFile } from './support/harness';
+import { ProgramRun, VPC_CIDRS, runProgram, stackConfigFile } from './support/harness';
+import { describeDeploySafety } from './support/deploy-safety';
 import { describeInvariants } from './support/invariants';
 
 const config: Record<string, string> = { ...stackConfigFile('prod'), 'embedding:wireClients': 'false', 'embedding:logRetentionDays': '14' };
@@ -22,4 +23,15 @@ describeInvariants(() => run, {
   cpu: '512',
   memory: '1024',
   wired: false,
+  desiredCount: 1,
+  imagePlatform: 'linux/amd64',
+});
+
+describeDeploySafety(() => run, {
+  vpcCidrs: VPC_CIDRS[config['embedding:vpcId']],
+  createdInterfaceEndpoints: ['ecr.api', 'ecr.dkr', 'logs', 'xray'],
+  clientPublicIps: {},
+  stage1: true,
+  embeddingArchitecture: 'X86_64',
+  clientArchitectures: {},
 });

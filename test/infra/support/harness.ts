@@ -31,10 +31,20 @@ export interface RecordedResource {
   urn: string;
   parent: string;
   dependencies: string[];
+  /** The `retainOnDelete` resource option (from the registration request). */
+  retainOnDelete: boolean;
+}
+
+/** A data-source call (invoke) the program made: token and arguments. */
+export interface RecordedCall {
+  readonly token: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly inputs: any;
 }
 
 export interface ProgramRun {
   readonly resources: readonly RecordedResource[];
+  readonly calls: readonly RecordedCall[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly outputs: Record<string, any>;
   ofType(type: string): RecordedResource[];
@@ -96,6 +106,10 @@ export function mockResource(type: string, name: string, inputs: Record<string, 
       const id = `sg-${hex(name)}`;
       return { id, state: { ...inputs, arn: arn('ec2', `security-group/${id}`) } };
     }
+    case 'aws:ec2/managedPrefixList:ManagedPrefixList': {
+      const id = `pl-${hex(name)}`;
+      return { id, state: { ...inputs, arn: arn('ec2', `prefix-list/${id}`) } };
+    }
     case 'aws:ec2/vpcEndpoint:VpcEndpoint':
       return { id: `vpce-${hex(name)}`, state: { ...inputs, prefixListId: inputs.vpcEndpointType === 'Gateway' ? 'pl-63a5400a' : '' } };
     case 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule':
@@ -128,14 +142,92 @@ export function mockResource(type: string, name: string, inputs: Record<string, 
   }
 }
 
+/**
+ * IPv4 CIDR blocks of the VPCs the mocks know (a production VPC with a secondary block, so that
+ * "every CIDR of the VPC" is tested); any other VPC (a created one) has the awsx default.
+ */
+export const VPC_CIDRS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  'vpc-0a1b2c3d4e5f60718': ['172.31.0.0/16', '100.64.0.0/20'],
+});
+export const CREATED_VPC_CIDRS: readonly string[] = ['10.42.0.0/16'];
+/** The AWS-managed prefix list of S3 in us-east-1. */
+export const S3_PREFIX_LIST_ID = 'pl-63a5400a';
+
+/** Realistic answers to the data sources the program reads (the AWS provider's invoke tokens). */
+export function mockCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (token) {
+    case 'aws:ec2/getRouteTables:getRouteTables':
+      return { ids: [`rtb-${hex('main')}`, `rtb-${hex('private')}`] };
+    case 'aws:ec2/getVpc:getVpc': {
+      const id = String(inputs.id);
+      const cidrs = VPC_CIDRS[id] ?? CREATED_VPC_CIDRS;
+      return {
+        id,
+        arn: `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc/${id}`,
+        cidrBlock: cidrs[0],
+        cidrBlockAssociations: cidrs.map((cidrBlock, i) => ({ associationId: `vpc-cidr-assoc-${hex(`${id}${i}`)}`, cidrBlock, state: 'associated' })),
+        enableDnsHostnames: true,
+        enableDnsSupport: true,
+        state: 'available',
+      };
+    }
+    case 'aws:ec2/getPrefixList:getPrefixList':
+      return { id: S3_PREFIX_LIST_ID, name: String(inputs.name), cidrBlocks: ['16.182.0.0/16', '52.216.0.0/15'] };
+    case 'aws:ec2/getVpcEndpoint:getVpcEndpoint': {
+      const service = String(inputs.serviceName);
+      const gateway = service.endsWith('.s3');
+      return {
+        id: `vpce-${hex(service)}`,
+        vpcId: inputs.vpcId,
+        serviceName: service,
+        state: 'available',
+        vpcEndpointType: gateway ? 'Gateway' : 'Interface',
+        privateDnsEnabled: !gateway,
+        prefixListId: gateway ? S3_PREFIX_LIST_ID : '',
+        securityGroupIds: gateway ? [] : [`sg-${hex(`${service}-endpoint`)}`],
+      };
+    }
+    case 'aws:servicediscovery/getDnsNamespace:getDnsNamespace':
+      return {
+        id: NAMESPACE_IDS[String(inputs.name)] ?? `ns-${hex(String(inputs.name), 16)}`,
+        name: inputs.name,
+        type: inputs.type,
+        arn: `arn:aws:servicediscovery:${REGION}:${ACCOUNT}:namespace/${NAMESPACE_IDS[String(inputs.name)] ?? 'ns-unknown'}`,
+        hostedZone: `Z${hex(String(inputs.name), 20).toUpperCase()}`,
+      };
+    case 'aws:ecs/getCluster:getCluster':
+      return {
+        id: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${String(inputs.clusterName)}`,
+        arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${String(inputs.clusterName)}`,
+        clusterName: inputs.clusterName,
+        status: 'ACTIVE',
+        settings: [{ name: 'containerInsights', value: CONTAINER_INSIGHTS.value }],
+      };
+    default:
+      return {};
+  }
+}
+
+/** Cloud Map namespaces the mocked account has, by name. */
+export const NAMESPACE_IDS: Record<string, string> = { 'superschedules.local': 'ns-a1b2c3d4e5f6g7h8' };
+/** Container Insights setting of existing clusters in the mocked account (tests may change it before a run). */
+export const CONTAINER_INSIGHTS = { value: 'enabled' };
+
 /** Runs infra/index.ts with `config` (keys such as `embedding:vpcId`) and records what it registers. */
 export async function runProgram(config: Record<string, string>, stack = 'test'): Promise<ProgramRun> {
   const recorded: RecordedResource[] = [];
+  const calls: RecordedCall[] = [];
   const byName = new Map<string, RecordedResource>();
 
   // Parent and dependencies are on the registration request only: wrap the mock monitor.
   type Callback = (err: unknown, res?: { getUrn(): string }) => void;
-  type Request = { getType(): string; getName(): string; getParent(): string; getDependenciesList(): string[] };
+  type Request = {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getDependenciesList(): string[];
+    getRetainondelete(): boolean | undefined;
+  };
   const proto = MockMonitor.prototype as unknown as { registerResource(req: Request, cb: Callback): Promise<void> };
   const original = proto.registerResource;
   proto.registerResource = function (this: unknown, req: Request, callback: Callback) {
@@ -145,6 +237,7 @@ export async function runProgram(config: Record<string, string>, stack = 'test')
         entry.urn = res.getUrn();
         entry.parent = req.getParent();
         entry.dependencies = req.getDependenciesList();
+        entry.retainOnDelete = req.getRetainondelete() ?? false;
       }
       callback(err, res);
     });
@@ -163,16 +256,15 @@ export async function runProgram(config: Record<string, string>, stack = 'test')
           urn: '',
           parent: '',
           dependencies: [],
+          retainOnDelete: false,
         };
         recorded.push(entry);
         byName.set(`${args.type}::${args.name}`, entry);
         return { id, state };
       },
       call(args) {
-        if (args.token === 'aws:ec2/getRouteTables:getRouteTables') {
-          return { ids: [`rtb-${hex('main')}`, `rtb-${hex('private')}`] };
-        }
-        return {};
+        calls.push({ token: args.token, inputs: args.inputs });
+        return mockCall(args.token, args.inputs);
       },
     },
     PROJECT,
@@ -190,6 +282,7 @@ export async function runProgram(config: Record<string, string>, stack = 'test')
 
   return {
     resources: recorded,
+    calls,
     outputs,
     ofType: (type) => recorded.filter((r) => r.type === type),
     one(type, name) {
