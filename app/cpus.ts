@@ -43,6 +43,26 @@ export function cgroupCpuQuota(locations: CgroupLocations = {}): number | undefi
   return readCgroupQuota(path.join(root, 'cpu.max')) ?? readCgroupV1Quota(v1Mount);
 }
 
+/** A process's cgroup paths: the cgroup v2 (unified) one and, for cgroup v1, one per controller. */
+export interface CgroupMembership {
+  readonly v2?: string;
+  readonly v1: ReadonlyMap<string, string>;
+}
+
+/** Parses /proc/<pid>/cgroup: `hierarchy-id:controller-list:path` lines (the path may itself contain ':'). */
+export function parseCgroupMembership(text: string): CgroupMembership {
+  const v1 = new Map<string, string>();
+  let v2: string | undefined;
+  for (const line of text.split('\n')) {
+    const match = /^(\d+):([^:]*):(\/.*)$/.exec(line.trim());
+    if (!match) continue;
+    const [, id, controllers, groupPath] = match as unknown as [string, string, string, string];
+    if (id === '0' && controllers === '') v2 = groupPath;
+    else for (const controller of controllers.split(',')) if (controller) v1.set(controller, groupPath);
+  }
+  return { v2, v1 };
+}
+
 /** The process's cgroup paths from /proc/self/cgroup: the v2 unified one and the v1 `cpu` one. */
 export function readMembership(procSelfCgroup: string): { v2?: string; v1Cpu?: string } {
   let text: string;
@@ -51,16 +71,8 @@ export function readMembership(procSelfCgroup: string): { v2?: string; v1Cpu?: s
   } catch {
     return {};
   }
-  const found: { v2?: string; v1Cpu?: string } = {};
-  for (const line of text.split('\n')) {
-    // hierarchy-id:controller-list:path (the path may itself contain ':')
-    const match = /^(\d+):([^:]*):(\/.*)$/.exec(line.trim());
-    if (!match) continue;
-    const [, id, controllers, groupPath] = match as unknown as [string, string, string, string];
-    if (id === '0' && controllers === '') found.v2 = groupPath;
-    else if (controllers.split(',').includes('cpu')) found.v1Cpu = groupPath;
-  }
-  return found;
+  const membership = parseCgroupMembership(text);
+  return { ...(membership.v2 !== undefined ? { v2: membership.v2 } : {}), ...(membership.v1.has('cpu') ? { v1Cpu: membership.v1.get('cpu') } : {}) };
 }
 
 /** The smallest value `read` finds in the group's directory and each ancestor up to the mount. */
