@@ -6,7 +6,7 @@ module.exports = {
     {
       displayName: 'app',
       testEnvironment: '<rootDir>/test/support/onnx-environment.js',
-      roots: ['<rootDir>/test/app', '<rootDir>/test/scripts', '<rootDir>/test/clients'],
+      roots: ['<rootDir>/test/app', '<rootDir>/test/scripts', '<rootDir>/test/clients', '<rootDir>/test/bench'],
       testMatch: ['**/*.test.ts'],
       transform: tsJest('<rootDir>/tsconfig.test.json'),
       // Builds dist/ (the worker thread and child processes run the compiled code), then the synthetic models.

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { TOKENIZER_FIXTURE_DIR } from '../scripts/repo-paths';
+import { parseTaskShape, type TaskShape } from './production';
 
-export const PARTS = ['ours', 'peer', 'int8', 'worst', 'raw'] as const;
+export const PARTS = ['ours', 'quiet', 'peer', 'int8', 'worst', 'raw', 'task'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -13,6 +14,13 @@ export interface BenchOptions {
   readonly worstS: number;
   /** Seconds of measurement per raw (batch size, text kind) point. */
   readonly rawPointS: number;
+  /** Task shape: measured seconds of the closed-loop saturation run, per text kind. */
+  readonly taskSaturationS: number;
+  /** Task shape: measured seconds per open-loop rate, and the seconds sent before them at the same rate. */
+  readonly taskPointS: number;
+  readonly taskSettleS: number;
+  /** The task size for the task-shape part; undefined: the production stack's (Pulumi.prod.yaml). */
+  readonly taskShape?: TaskShape;
   readonly only: ReadonlySet<Part>;
   /** Record the run: write bench/results/ (committed) and the tables in docs/performance.md. */
   readonly save: boolean;
@@ -21,21 +29,27 @@ export interface BenchOptions {
   readonly tokenizerDir: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--duration <s>] [--quick] [--only <parts>] [--tokenizer-dir <dir>] [--save]
+export const USAGE = `usage: npm run bench -- [--duration <s>] [--quick] [--only <parts>] [--task-shape <cpu>/<memory>] [--tokenizer-dir <dir>] [--save]
 
-  --duration <s>        measured seconds per scenario (default 10; the whole run then takes about 6-7 minutes on 2 cores)
+  --duration <s>        measured seconds per scenario (default 10; the whole run then takes about 12 minutes on 2 cores)
   --quick               2 s scenarios and short warm-ups, for smoke tests (numbers are not meaningful)
   --only <parts>        run only some parts, comma-separated: ${PARTS.join(', ')}
+                        (ours: production configuration; quiet: tracing off, LOG_LEVEL=warn; task: the task shape)
+  --task-shape <c>/<m>  the task size for the task part, in Fargate CPU units and MiB, e.g. 512/1024
+                        (default: embedding:cpu/memory of Pulumi.prod.yaml); adds the task part to --only
   --tokenizer-dir <dir> the model's tokenizer and config files (default: the repository's test/fixtures/all-MiniLM-L6-v2)
   --save                record the run: write bench/results/ (committed) and replace the tables between
                         <!-- bench:start --> and <!-- bench:end --> in docs/performance.md
                         (without it, results go to the ignored .cache/bench/)
   -h, --help            this text
 
-Service variables set for the command (e.g. MAX_BATCH_TOKENS=1024 npm run bench) apply to ours, int8 and the raw limit.`;
+Service variables set for the command (e.g. MAX_BATCH_TOKENS=1024 npm run bench) apply to ours, quiet, int8 and the raw limit.
+The task part needs root on Linux with cgroup v1 or v2 cpu and memory controllers; elsewhere it says why and is skipped.`;
 
 /** A request for the usage text: not an error, the caller prints USAGE and exits 0. */
 export class HelpRequested extends Error {}
+
+const clamp = (value: number, low: number, high: number) => Math.min(high, Math.max(low, value));
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
   let duration: number | undefined;
@@ -43,6 +57,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   let save = false;
   let tokenizerDir = TOKENIZER_FIXTURE_DIR;
   let only = new Set<Part>(PARTS);
+  let taskShape: TaskShape | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -56,6 +71,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     } else if (arg === '--quick') quick = true;
     else if (arg === '--save') save = true;
     else if (arg === '--tokenizer-dir') tokenizerDir = path.resolve(value());
+    else if (arg === '--task-shape') taskShape = parseTaskShape(value());
     else if (arg === '--only') {
       const parts = value().split(',').map((p) => p.trim()).filter(Boolean);
       const unknown = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
@@ -64,12 +80,17 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     } else if (arg === '--help' || arg === '-h') throw new HelpRequested(USAGE);
     else throw new Error(`unknown option ${arg}\n${USAGE}`);
   }
+  if (taskShape) only.add('task');
   const durationS = duration ?? (quick ? 2 : 10);
   return {
     durationS,
-    warmupS: quick ? 0.5 : Math.min(2, Math.max(0.5, durationS / 5)),
-    worstS: quick ? 6 : Math.max(10, Math.min(20, durationS * 2)),
-    rawPointS: quick ? 0.3 : Math.min(1.5, Math.max(0.3, Math.round(durationS / 6 * 10) / 10)),
+    warmupS: quick ? 0.5 : clamp(durationS / 5, 0.5, 2),
+    worstS: quick ? 6 : clamp(durationS * 2, 10, 20),
+    rawPointS: quick ? 0.3 : clamp(Math.round((durationS / 6) * 10) / 10, 0.3, 1.5),
+    taskSaturationS: quick ? 2 : clamp(durationS * 0.6, 2, 6),
+    taskPointS: quick ? 1.5 : clamp(durationS * 0.4, 1.5, 4),
+    taskSettleS: quick ? 0.3 : clamp(durationS / 10, 0.3, 1),
+    ...(taskShape ? { taskShape } : {}),
     only,
     save,
     quick,

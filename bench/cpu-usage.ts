@@ -60,3 +60,20 @@ export class CpuMeter {
     return { server: cores(server), loadGenerator: cores(self), other: cores(now.busy - this.start.busy - self - server) };
   }
 }
+
+/**
+ * Waits until a process has been idle (below `thresholdCores` over a `windowMs` window), at most
+ * `timeoutMs`: after a closed-loop run a server may still be working through requests the load
+ * generator stopped waiting for, and the next measurement must not inherit that work.
+ * Returns the milliseconds waited.
+ */
+export async function waitUntilIdle(pid: number, { thresholdCores = 0.1, windowMs = 250, timeoutMs = 30_000 } = {}): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const before = processTicks(pid);
+    const t0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const cores = (processTicks(pid) - before) / TICKS_PER_S / ((performance.now() - t0) / 1000);
+    if (cores < thresholdCores || performance.now() - started > timeoutMs) return performance.now() - started;
+  }
+}

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import { removeAllTaskCgroups } from './cgroup';
 import { RssSampler } from './rss';
 
 /** Every child the benchmark started, so an exit or Ctrl-C can kill what is still running. */
@@ -18,13 +20,19 @@ export function untilExit(child: ChildProcess): void {
   child.once('exit', () => LIVE.delete(child));
 }
 
-/** Registers handlers once so children never outlive the benchmark (normal exit, error, Ctrl-C). */
+/** Kills every child, then removes the cgroups they ran in (which waits, briefly, for them to be gone). */
+function cleanUp(): void {
+  killAllChildren();
+  removeAllTaskCgroups();
+}
+
+/** Registers handlers once so children and cgroups never outlive the benchmark (normal exit, error, Ctrl-C). */
 export function installChildCleanup(): void {
-  process.once('exit', killAllChildren);
+  process.once('exit', cleanUp);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       process.stderr.write(`\n${signal}: stopping child processes\n`);
-      killAllChildren();
+      cleanUp();
       process.exit(130);
     });
   }
@@ -49,7 +57,14 @@ export interface StartedServer {
   /** Milliseconds from spawn to the first 200 on GET /health (polled every 10 ms). */
   readonly startToHealthyMs: number;
   /** Stops sampling, reads the peak RSS, sends SIGTERM and waits (bounded) for the exit. */
-  stop(): Promise<{ peakRssMb: number; maxSampledRssMb: number }>;
+  stop(): Promise<StopReport>;
+}
+
+export interface StopReport {
+  readonly peakRssMb: number;
+  readonly maxSampledRssMb: number;
+  /** Set when the server had already exited (crashed, or killed for memory) before it was asked to stop. */
+  readonly diedEarly?: string;
 }
 
 export interface ServerSpec {
@@ -58,12 +73,17 @@ export interface ServerSpec {
   readonly args?: readonly string[];
   readonly env: Record<string, string>;
   readonly cwd: string;
+  /** Append the server's stdout (its log), read from a pipe, to this file; in any case the last 4000 characters are kept for errors. */
+  readonly stdoutFile?: string;
+  /** A command that runs `node <script>` in the end (e.g. joining a cgroup first): argv before node. */
+  readonly launchPrefix?: readonly string[];
 }
 
 /** Spawns `node <script>` with the given port, waits until /health answers 200 and starts sampling RSS. */
 export async function startServer(spec: ServerSpec, port: number, timeoutMs = 60_000): Promise<StartedServer> {
   const startedAt = performance.now();
-  const child = spawn(process.execPath, [spec.script, ...(spec.args ?? [])], {
+  const [command, ...prefixArgs] = [...(spec.launchPrefix ?? []), process.execPath];
+  const child = spawn(command as string, [...prefixArgs, spec.script, ...(spec.args ?? [])], {
     cwd: spec.cwd,
     env: { PATH: process.env.PATH ?? '', ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,6 +95,10 @@ export async function startServer(spec: ServerSpec, port: number, timeoutMs = 60
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  // Like production, where stdout is a pipe the log driver reads: this process reads it and writes the file.
+  const logFile = spec.stdoutFile !== undefined ? fs.createWriteStream(spec.stdoutFile, { flags: 'a' }) : undefined;
+  const logWritten = logFile ? new Promise<void>((resolve) => logFile.once('close', () => resolve()).once('error', () => resolve())) : Promise.resolve();
+  if (logFile) child.stdout?.pipe(logFile);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${spec.name}: could not spawn ${spec.script}`);
@@ -103,13 +127,15 @@ export async function startServer(spec: ServerSpec, port: number, timeoutMs = 60
     pid,
     startToHealthyMs,
     async stop() {
+      const diedEarly = child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode}) before it was stopped` : undefined;
       const rss = sampler.finish();
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
+      await logWritten;
       LIVE.delete(child);
-      return { peakRssMb: rss.peakMb, maxSampledRssMb: rss.maxSampledMb };
+      return { peakRssMb: rss.peakMb, maxSampledRssMb: rss.maxSampledMb, ...(diedEarly !== undefined ? { diedEarly } : {}) };
     },
   };
 }
