@@ -1,7 +1,8 @@
 import { context as otelContext, trace, type Context, type Link } from '@opentelemetry/api';
-import { inferenceFailed, overloaded, ServiceError } from '../errors';
+import { clientClosed, inferenceFailed, overloaded, ServiceError, shuttingDown } from '../errors';
 import type { TokenizedText } from '../model';
 import { paddedTokens, planBatches, type BatchBudget } from './plan';
+import { ThroughputEstimate } from './throughput';
 
 /** What the batcher needs from the model: one inference run over a batch. */
 export interface BatchModel {
@@ -9,8 +10,13 @@ export interface BatchModel {
 }
 
 export interface BatcherOptions extends BatchBudget {
-  /** Texts allowed to wait at once; beyond this, new requests are refused as overloaded. */
+  /** Texts admitted and not yet answered; beyond this, new requests are refused as overloaded. */
   readonly maxQueuedTexts: number;
+  /**
+   * Longest a request may wait for its first run: a request whose expected wait is longer is
+   * refused at admission, and one still waiting after this long is refused then.
+   */
+  readonly maxQueueWaitMs: number;
 }
 
 export interface BatchReport {
@@ -22,47 +28,67 @@ export interface BatchReport {
   readonly error?: unknown;
 }
 
+/** Why a request was refused before any work was done for it (or, for `expired`, after waiting). */
+export type ShedReason = 'queued_texts' | 'queue_wait' | 'expired';
+
 /** Per-request stage timings, reported once by the caller as span attributes, metrics and log fields. */
 export interface SubmitResult {
   readonly vectors: Float32Array[];
+  /** From enqueueing to the request's first run. */
   readonly queueMs: number;
+  /** From the request's first run to its last run's end. */
   readonly inferenceMs: number;
 }
 
+/** A place in the queue for a request's texts, taken before tokenising; release it in `finally`. */
+export interface AdmissionSlot {
+  release(): void;
+}
+
+/** One request in the queue: its texts share it, its result is assembled by index. */
+interface Ticket {
+  readonly enqueuedAt: number;
+  readonly traceContext: Context;
+  readonly vectors: Float32Array[];
+  remaining: number;
+  startedAt: number | undefined;
+  finishedAt: number;
+  settled: boolean;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 interface Entry {
+  readonly ticket: Ticket;
+  readonly index: number;
   readonly length: number;
   readonly text: TokenizedText;
-  readonly enqueuedAt: number;
-  readonly signal: AbortSignal | undefined;
-  readonly traceContext: Context;
-  startedAt: number;
-  finishedAt: number;
-  resolve(vector: Float32Array): void;
-  reject(error: unknown): void;
 }
 
 const tracer = trace.getTracer('embedding-service.batcher');
 
-export class RequestAbortedError extends Error {
-  override name = 'RequestAbortedError';
-}
-
 /**
- * Merges the texts of concurrent requests into token-budgeted inference runs. One run at a time
- * (the session already uses every core); while it runs, new texts queue, and the next run takes
- * what has gathered. A lone request starts at once: there is no wait timer.
+ * Admits requests (by texts waiting and by expected wait) and merges the texts of concurrent
+ * requests into token-budgeted inference runs. One run at a time (the session already uses every
+ * core); while it runs, new texts queue, and the next run takes what has gathered. A lone request
+ * starts at once: there is no wait timer.
  */
 export class Batcher {
-  private readonly queue: Entry[] = [];
+  private queue: Entry[] = [];
   private running = false;
+  private closed = false;
+  private admitted = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly tickets = new Set<Ticket>();
   private readonly windowSize: number;
-  readonly stats = { batches: 0, texts: 0, paddedTokens: 0, realTokens: 0, skippedAborted: 0, failedBatches: 0 };
+  private readonly throughput = new ThroughputEstimate();
+  readonly stats = { batches: 0, texts: 0, paddedTokens: 0, realTokens: 0, skippedAborted: 0, failedBatches: 0, expired: 0 };
 
   constructor(
     private readonly model: BatchModel,
     private readonly options: BatcherOptions,
     private readonly onBatch: (report: BatchReport) => void = () => {},
+    private readonly onShed: (reason: ShedReason) => void = () => {},
   ) {
     if (options.maxBatchSize < 1 || options.maxBatchTokens < 1) throw new RangeError('batch budget must be positive');
     // Plan over a few batches' worth of waiting texts, so grouping by length has something to group.
@@ -73,35 +99,106 @@ export class Batcher {
     return this.queue.length;
   }
 
+  /** Texts admitted and not yet answered (tokenising, queued or running). */
+  get admittedTexts(): number {
+    return this.admitted;
+  }
+
+  /** How long a request admitted now would wait for its first run, from the measured throughput. */
+  expectedWaitMs(): number {
+    return this.throughput.msFor(this.admitted);
+  }
+
+  /** True when even a one-text request would be refused: the text limit is reached or the wait is too long. */
+  saturated(): boolean {
+    if (this.admitted === 0) return false;
+    return this.admitted >= this.options.maxQueuedTexts || this.expectedWaitMs() > this.options.maxQueueWaitMs;
+  }
+
+  /**
+   * Takes a slot for `texts` texts or refuses at once, before any work is spent on the request:
+   * over `maxQueuedTexts`, or when the work already admitted would keep it waiting longer than
+   * `maxQueueWaitMs`. A request on an idle server is always admitted (config guarantees that the
+   * largest allowed request fits the text limit).
+   */
+  admit(texts: number): AdmissionSlot {
+    if (this.closed) throw shuttingDown();
+    if (this.admitted > 0) {
+      if (this.admitted + texts > this.options.maxQueuedTexts) {
+        this.onShed('queued_texts');
+        throw overloaded(`server is at capacity (${this.admitted} texts admitted); retry shortly`);
+      }
+      const waitMs = this.expectedWaitMs();
+      if (waitMs > this.options.maxQueueWaitMs) {
+        this.onShed('queue_wait');
+        const retryAfter = Math.min(30, Math.max(1, Math.ceil((waitMs - this.options.maxQueueWaitMs) / 1000)));
+        throw overloaded(`server is at capacity (expected wait ${Math.round(waitMs)} ms, limit ${this.options.maxQueueWaitMs} ms); retry shortly`, retryAfter);
+      }
+    }
+    this.admitted += texts;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.admitted -= texts;
+      },
+    };
+  }
+
   async submit(texts: readonly TokenizedText[], signal?: AbortSignal): Promise<SubmitResult> {
     if (texts.length === 0) return { vectors: [], queueMs: 0, inferenceMs: 0 };
-    if (this.queue.length + texts.length > this.options.maxQueuedTexts) {
-      throw overloaded(`server is at capacity (${this.queue.length} texts waiting); retry shortly`);
-    }
-    const now = performance.now();
-    const traceContext = otelContext.active();
-    const entries: Entry[] = [];
-    const promises = texts.map(
-      (text) =>
-        new Promise<Float32Array>((resolve, reject) => {
-          entries.push({ length: text.ids.length, text, enqueuedAt: now, signal, traceContext, startedAt: 0, finishedAt: 0, resolve, reject });
-        }),
-    );
-    this.queue.push(...entries);
-    this.pump();
-    const vectors = await Promise.all(promises);
-    const started = Math.min(...entries.map((e) => e.startedAt));
-    return {
-      vectors,
-      queueMs: Math.max(...entries.map((e) => e.startedAt - e.enqueuedAt)),
-      inferenceMs: Math.max(...entries.map((e) => e.finishedAt)) - started,
+    if (this.closed) throw shuttingDown();
+    if (signal?.aborted) throw clientClosed();
+    let ticket!: Ticket;
+    const done = new Promise<void>((resolve, reject) => {
+      ticket = {
+        enqueuedAt: performance.now(),
+        traceContext: otelContext.active(),
+        vectors: new Array<Float32Array>(texts.length),
+        remaining: texts.length,
+        startedAt: undefined,
+        finishedAt: 0,
+        settled: false,
+        resolve,
+        reject,
+      };
+    });
+    const onAbort = () => {
+      this.stats.skippedAborted += this.queue.filter((e) => e.ticket === ticket).length;
+      this.fail(ticket, clientClosed('caller went away before inference'));
     };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.tickets.add(ticket);
+    texts.forEach((text, index) => this.queue.push({ ticket, index, length: text.ids.length, text }));
+    this.pump();
+    try {
+      await done;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    const startedAt = ticket.startedAt ?? ticket.enqueuedAt;
+    return { vectors: ticket.vectors, queueMs: startedAt - ticket.enqueuedAt, inferenceMs: ticket.finishedAt - startedAt };
+  }
+
+  /** Shutdown: fails every queued and running request with `error` and refuses new ones. */
+  cancelAll(error: ServiceError = shuttingDown()): void {
+    this.closed = true;
+    for (const ticket of [...this.tickets]) this.fail(ticket, error);
   }
 
   /** Resolves once nothing is queued or running (used by graceful shutdown). */
   whenIdle(): Promise<void> {
     if (!this.running && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private fail(ticket: Ticket, error: unknown): void {
+    if (ticket.settled) return;
+    ticket.settled = true;
+    this.tickets.delete(ticket);
+    this.queue = this.queue.filter((entry) => entry.ticket !== ticket);
+    ticket.reject(error);
   }
 
   private pump(): void {
@@ -127,21 +224,28 @@ export class Batcher {
     }
   }
 
+  /** Drops entries of requests that are over (failed, gone) or that waited too long to start. */
   private keepIfWanted(entry: Entry): boolean {
-    if (!entry.signal?.aborted) return true;
-    this.stats.skippedAborted++;
-    entry.reject(new RequestAbortedError('caller went away before inference'));
-    return false;
+    const { ticket } = entry;
+    if (ticket.settled) return false;
+    if (ticket.startedAt === undefined && performance.now() - ticket.enqueuedAt > this.options.maxQueueWaitMs) {
+      this.stats.expired++;
+      this.onShed('expired');
+      this.fail(ticket, overloaded(`request waited more than ${this.options.maxQueueWaitMs} ms for inference; retry shortly`));
+      return false;
+    }
+    return true;
   }
 
   private async run(batch: Entry[]): Promise<void> {
     if (batch.length === 0) return;
     const startedAt = performance.now();
-    for (const entry of batch) entry.startedAt = startedAt;
+    const tickets = new Set(batch.map((e) => e.ticket));
+    for (const ticket of tickets) ticket.startedAt ??= startedAt;
     const padded = paddedTokens(batch);
     const realTokens = batch.reduce((sum, e) => sum + e.length, 0);
-    const links: Link[] = batch.flatMap((e) => {
-      const spanContext = trace.getSpanContext(e.traceContext);
+    const links: Link[] = [...tickets].flatMap((t) => {
+      const spanContext = trace.getSpanContext(t.traceContext);
       return spanContext ? [{ context: spanContext }] : [];
     });
     const span = tracer.startSpan('inference', {
@@ -154,19 +258,27 @@ export class Batcher {
       if (vectors.length !== batch.length) throw new Error(`model returned ${vectors.length} vectors for ${batch.length} texts`);
       const finishedAt = performance.now();
       batch.forEach((entry, i) => {
-        entry.finishedAt = finishedAt;
-        entry.resolve(vectors[i] as Float32Array);
+        const { ticket } = entry;
+        if (ticket.settled) return;
+        ticket.vectors[entry.index] = vectors[i] as Float32Array;
+        ticket.finishedAt = finishedAt;
+        if (--ticket.remaining === 0) {
+          ticket.settled = true;
+          this.tickets.delete(ticket);
+          ticket.resolve();
+        }
       });
     } catch (caught) {
       error = caught;
       this.stats.failedBatches++;
       span.recordException(caught as Error);
       const failure = caught instanceof ServiceError ? caught : inferenceFailed();
-      for (const entry of batch) entry.reject(failure);
+      for (const ticket of tickets) this.fail(ticket, failure);
     } finally {
       span.end();
     }
     const durationMs = performance.now() - startedAt;
+    if (error === undefined) this.throughput.record(batch.length, durationMs);
     this.stats.batches++;
     this.stats.texts += batch.length;
     this.stats.paddedTokens += padded;
@@ -176,7 +288,7 @@ export class Batcher {
       realTokens,
       paddedTokens: padded,
       durationMs,
-      maxQueueWaitMs: Math.max(...batch.map((e) => startedAt - e.enqueuedAt)),
+      maxQueueWaitMs: Math.max(...[...tickets].map((t) => (t.startedAt ?? startedAt) - t.enqueuedAt)),
       ...(error === undefined ? {} : { error }),
     });
   }

@@ -63,7 +63,8 @@ describe('service process', () => {
   });
 
   it('finishes every in-flight request on SIGTERM, refuses new connections, then exits 0', async () => {
-    const service = spawnService({ EMBEDDING_MODEL_DIR: modelDir, SHUTDOWN_GRACE_MS: '20000' });
+    // A wait bound far above what four requests need: this test is about draining, not shedding.
+    const service = spawnService({ EMBEDDING_MODEL_DIR: modelDir, SHUTDOWN_GRACE_MS: '20000', MAX_QUEUE_WAIT_MS: '60000' });
     await service.waitHealthy();
     const base = `http://127.0.0.1:${await service.port()}`;
     const text = 'a sentence long enough to take the model some time to embed properly '.repeat(8);
