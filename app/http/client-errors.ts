@@ -13,6 +13,12 @@ function parserErrorKind(code: string | undefined): ErrorKind | undefined {
   return undefined; // ECONNRESET and the like: the caller is gone
 }
 
+/**
+ * Requests whose answer the parser handler wrote on the socket (e.g. 408 for a body that never
+ * finished): their request log line reports that answer instead of a hang-up.
+ */
+export const answeredOnSocket = new WeakMap<http.ServerResponse, ErrorResponse>();
+
 const REASON: Readonly<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 417: 'Expectation Failed', 431: 'Request Header Fields Too Large' };
 
 function rawResponse(response: ErrorResponse): string {
@@ -48,7 +54,9 @@ export function answerClientErrorsWithJson(server: http.Server, logger: Logger, 
     }
     const detail = kind === 'request_timeout' ? 'the request was not received in time' : `malformed HTTP request: ${error.reason ?? error.message}`;
     const response = toErrorResponse(new ServiceError(kind, detail));
-    record(response, { code: error.code });
+    // A request already under way (its body broke or stalled) is logged once, by the request logger.
+    if (responding) answeredOnSocket.set(responding, response);
+    else record(response, { code: error.code });
     socket.end(rawResponse(response));
   });
 
@@ -56,6 +64,9 @@ export function answerClientErrorsWithJson(server: http.Server, logger: Logger, 
     const path = (req.url ?? '/').split('?')[0] as string;
     const response = toErrorResponse(new ServiceError('expectation_failed', `unsupported Expect header: ${req.headers.expect ?? ''}`), dialectFor(path));
     record(response, { method: req.method, path });
-    res.writeHead(response.status, { ...response.headers, 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(response.body));
+    const body = JSON.stringify(response.body);
+    res
+      .writeHead(response.status, { ...response.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) })
+      .end(body);
   });
 }

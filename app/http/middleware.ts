@@ -4,6 +4,7 @@ import type { Logger } from 'winston';
 import { ServiceError } from '../errors';
 import { dialectFor, toErrorResponse, type LogLevel } from './error-response';
 import type { Metrics } from '../metrics';
+import { answeredOnSocket } from './client-errors';
 import type { Lifecycle } from './lifecycle';
 import { logFields, roundMs } from './request-context';
 
@@ -24,11 +25,13 @@ export function requestLogger(logger: Logger, metrics: Metrics): RequestHandler 
     const started = performance.now();
     const traceId = trace.getActiveSpan()?.spanContext().traceId;
     res.once('close', () => {
-      const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_STATUS;
+      const byParser = answeredOnSocket.get(res);
+      const status = byParser?.status ?? (res.headersSent ? res.statusCode : CLIENT_CLOSED_STATUS);
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       metrics.requestDuration.observe({ method: req.method, route, status: String(status) }, (performance.now() - started) / 1000);
       const level: LogLevel =
-        status === CLIENT_CLOSED_STATUS ? 'info' : ((res.locals.logLevel as LogLevel | undefined) ?? (status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info'));
+        byParser?.logLevel ??
+        (status === CLIENT_CLOSED_STATUS ? 'info' : ((res.locals.logLevel as LogLevel | undefined) ?? (status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info')));
       if (req.path === '/health' && status === 200) return; // probes every few seconds
       logger.log(level, 'request', {
         method: req.method,
@@ -102,6 +105,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const response = toErrorResponse(error, dialectFor(req.path));
     setLogLevel(res, response.logLevel);
+    if (response.status === CLIENT_CLOSED_STATUS) return; // nobody to answer: the request logger records the 499
     if (response.serverFault) {
       logger.error('request failed', { method: req.method, path: req.path, error: (error as Error)?.stack ?? String(error) });
       trace.getActiveSpan()?.recordException(error as Error);

@@ -94,10 +94,12 @@ describe('Batcher', () => {
     const shed: ShedReason[] = [];
     const slowModel: BatchModel = { embed: async (batch) => { await new Promise((resolve) => setTimeout(resolve, 40)); return model.embed(batch); } };
     const batcher = new Batcher(slowModel, options({ maxQueuedTexts: 1000, maxQueueWaitMs: 100, maxBatchSize: 1 }), () => {}, (reason) => shed.push(reason));
-    await batcher.submit([model.tokenize('measure me')]); // about 40 ms a text
-    const slots = [batcher.admit(1), batcher.admit(1)];
-    expect(batcher.expectedWaitMs()).toBeGreaterThan(60);
-    slots.push(batcher.admit(1));
+    await batcher.submit([model.tokenize('measure me')]); // at least 40 ms a text
+    const slots = [];
+    while (batcher.expectedWaitMs() <= 100) slots.push(batcher.admit(1));
+    expect(slots.length).toBeGreaterThanOrEqual(1);
+    expect(slots.length).toBeLessThanOrEqual(3);
+    expect(batcher.saturated()).toBe(true);
     expect(() => batcher.admit(1)).toThrow(expect.objectContaining({ kind: 'overloaded', retryAfterSeconds: 1 }));
     expect(shed).toEqual(['queue_wait']);
     slots.forEach((slot) => slot.release());
