@@ -48,6 +48,13 @@ const TOKENIZE_SLICE_MS = 5;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
+ * Tokens of a text before it is tokenised, for admission: English word pieces run 4-5 characters,
+ * so a third of the characters over-estimates them (CJK, one token a character, is under-estimated
+ * until tokenising replaces the estimate with the real count).
+ */
+const estimateTokens = (text: string, maxTokens: number) => Math.min(maxTokens, 2 + Math.ceil(text.length / 3));
+
+/**
  * Takes an admission slot (or refuses at once) before any tokenising, then tokenises in slices
  * that leave the event loop free, so token counts are known to the batch budget up front; texts
  * seen recently come from the cache and skip admission and the queue entirely.
@@ -75,7 +82,10 @@ export function createEmbeddingService(model: EmbeddingModel, batcher: Batcher, 
       });
       if (missing.length === 0) return { vectors, promptTokens, cacheHits: texts.length, timings: { tokenizeMs: 0, queueMs: 0, inferenceMs: 0 } };
 
-      const slot = batcher.admit(missing.length);
+      const slot = batcher.admit(
+        missing.length,
+        missing.reduce((sum, i) => sum + estimateTokens(texts[i] as string, model.maxTokens), 0),
+      );
       try {
         const tokenizeStart = performance.now();
         const tokenized: TokenizedText[] = [];
@@ -91,6 +101,7 @@ export function createEmbeddingService(model: EmbeddingModel, batcher: Batcher, 
           tokenized.push(tokens);
         }
         const tokenizeMs = performance.now() - tokenizeStart;
+        slot.settle(tokenized.reduce((sum, t) => sum + t.ids.length, 0));
         const { vectors: computed, queueMs, inferenceMs } = await batcher.submit(tokenized, signal);
         storeResults(computed, tokenized);
         return { vectors, promptTokens, cacheHits: texts.length - missing.length, timings: { tokenizeMs, queueMs, inferenceMs } };

@@ -42,6 +42,8 @@ export interface SubmitResult {
 
 /** A place in the queue for a request's texts, taken before tokenising; release it in `finally`. */
 export interface AdmissionSlot {
+  /** Replaces the estimate of the request's tokens with the real count, once tokenised. */
+  settle(tokens: number): void;
   release(): void;
 }
 
@@ -68,6 +70,13 @@ interface Entry {
 const tracer = trace.getTracer('embedding-service.batcher');
 
 /**
+ * Admission aims at this share of the wait bound, leaving the rest for what the estimate cannot
+ * see coming (a slower machine, a neighbour taking CPU), so that requests it admits rarely reach
+ * the bound and get refused after waiting.
+ */
+const ADMISSION_HEADROOM = 0.5;
+
+/**
  * Admits requests (by texts waiting and by expected wait) and merges the texts of concurrent
  * requests into token-budgeted inference runs. One run at a time (the session already uses every
  * core); while it runs, new texts queue, and the next run takes what has gathered. A lone request
@@ -78,6 +87,7 @@ export class Batcher {
   private running = false;
   private closed = false;
   private admitted = 0;
+  private admittedTokens = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly tickets = new Set<Ticket>();
   private readonly windowSize: number;
@@ -104,24 +114,28 @@ export class Batcher {
     return this.admitted;
   }
 
-  /** How long a request admitted now would wait for its first run, from the measured throughput. */
+  /** How long a request admitted now would wait for its first run: the tokens admitted at the measured cost of a token. */
   expectedWaitMs(): number {
-    return this.throughput.msFor(this.admitted);
+    return this.throughput.msFor(this.admittedTokens);
   }
 
   /** True when even a one-text request would be refused: the text limit is reached or the wait is too long. */
   saturated(): boolean {
     if (this.admitted === 0) return false;
-    return this.admitted >= this.options.maxQueuedTexts || this.expectedWaitMs() > this.options.maxQueueWaitMs;
+    return this.admitted >= this.options.maxQueuedTexts || this.expectedWaitMs() > this.admissionTargetMs();
+  }
+
+  private admissionTargetMs(): number {
+    return this.options.maxQueueWaitMs * ADMISSION_HEADROOM;
   }
 
   /**
-   * Takes a slot for `texts` texts or refuses at once, before any work is spent on the request:
-   * over `maxQueuedTexts`, or when the work already admitted would keep it waiting longer than
-   * `maxQueueWaitMs`. A request on an idle server is always admitted (config guarantees that the
-   * largest allowed request fits the text limit).
+   * Takes a slot for `texts` texts of about `estimatedTokens` tokens or refuses at once, before any
+   * work is spent on the request: over `maxQueuedTexts`, or when the work already admitted would
+   * keep it waiting longer than `maxQueueWaitMs`. A request on an idle server is always admitted
+   * (configuration guarantees that the largest allowed request fits the text limit).
    */
-  admit(texts: number): AdmissionSlot {
+  admit(texts: number, estimatedTokens: number): AdmissionSlot {
     if (this.closed) throw shuttingDown();
     if (this.admitted > 0) {
       if (this.admitted + texts > this.options.maxQueuedTexts) {
@@ -129,19 +143,27 @@ export class Batcher {
         throw overloaded(`server is at capacity (${this.admitted} texts admitted); retry shortly`);
       }
       const waitMs = this.expectedWaitMs();
-      if (waitMs > this.options.maxQueueWaitMs) {
+      if (waitMs > this.admissionTargetMs()) {
         this.onShed('queue_wait');
-        const retryAfter = Math.min(30, Math.max(1, Math.ceil((waitMs - this.options.maxQueueWaitMs) / 1000)));
+        const retryAfter = Math.min(30, Math.max(1, Math.ceil((waitMs - this.admissionTargetMs()) / 1000)));
         throw overloaded(`server is at capacity (expected wait ${Math.round(waitMs)} ms, limit ${this.options.maxQueueWaitMs} ms); retry shortly`, retryAfter);
       }
     }
     this.admitted += texts;
+    let tokens = estimatedTokens;
+    this.admittedTokens += tokens;
     let released = false;
     return {
+      settle: (actual) => {
+        if (released) return;
+        this.admittedTokens += actual - tokens;
+        tokens = actual;
+      },
       release: () => {
         if (released) return;
         released = true;
         this.admitted -= texts;
+        this.admittedTokens -= tokens;
       },
     };
   }
@@ -212,7 +234,11 @@ export class Batcher {
     try {
       while (this.queue.length > 0) {
         const window = this.queue.splice(0, this.windowSize).filter((entry) => this.keepIfWanted(entry));
-        for (const batch of planBatches(window, this.options)) {
+        const batches = planBatches(window, this.options);
+        let windowTokens = window.reduce((sum, entry) => sum + entry.length, 0);
+        for (const batch of batches) {
+          this.refuseLateStarters(windowTokens);
+          windowTokens -= batch.reduce((sum, entry) => sum + entry.length, 0);
           await this.run(batch.filter((entry) => this.keepIfWanted(entry)));
         }
       }
@@ -224,14 +250,42 @@ export class Batcher {
     }
   }
 
+  /**
+   * Before each run: a queued request that, at the measured throughput, would start past its wait
+   * bound is refused now rather than when the bound is reached (the estimate it was admitted on
+   * was too hopeful: the machine slowed down). `tokensAhead`: what the current window still holds.
+   */
+  private refuseLateStarters(tokensAheadOfQueue: number): void {
+    const msPerToken = this.throughput.msPerToken;
+    if (msPerToken === 0) return;
+    const now = performance.now();
+    const seen = new Set<Ticket>();
+    const late: Ticket[] = [];
+    let tokensAhead = tokensAheadOfQueue;
+    for (const entry of this.queue) {
+      const { ticket } = entry;
+      // A request starts with its first text in the queue: only what is ahead of that counts.
+      if (!seen.has(ticket)) {
+        seen.add(ticket);
+        if (ticket.startedAt === undefined && now + tokensAhead * msPerToken - ticket.enqueuedAt > this.options.maxQueueWaitMs) late.push(ticket);
+      }
+      tokensAhead += entry.length;
+    }
+    for (const ticket of late) this.expire(ticket);
+  }
+
+  private expire(ticket: Ticket): void {
+    this.stats.expired++;
+    this.onShed('expired');
+    this.fail(ticket, overloaded(`request could not start within ${this.options.maxQueueWaitMs} ms; retry shortly`));
+  }
+
   /** Drops entries of requests that are over (failed, gone) or that waited too long to start. */
   private keepIfWanted(entry: Entry): boolean {
     const { ticket } = entry;
     if (ticket.settled) return false;
     if (ticket.startedAt === undefined && performance.now() - ticket.enqueuedAt > this.options.maxQueueWaitMs) {
-      this.stats.expired++;
-      this.onShed('expired');
-      this.fail(ticket, overloaded(`request waited more than ${this.options.maxQueueWaitMs} ms for inference; retry shortly`));
+      this.expire(ticket);
       return false;
     }
     return true;
@@ -278,7 +332,7 @@ export class Batcher {
       span.end();
     }
     const durationMs = performance.now() - startedAt;
-    if (error === undefined) this.throughput.record(batch.length, durationMs);
+    if (error === undefined) this.throughput.record(realTokens, durationMs);
     this.stats.batches++;
     this.stats.texts += batch.length;
     this.stats.paddedTokens += padded;

@@ -75,35 +75,38 @@ describe('Batcher', () => {
   it('admits by texts before any work and refuses beyond the limit at once, until a slot is released', () => {
     const shed: ShedReason[] = [];
     const batcher = new Batcher(model, options(), () => {}, (reason) => shed.push(reason));
-    const first = batcher.admit(3);
-    expect(() => batcher.admit(2)).toThrow(expect.objectContaining({ kind: 'overloaded' }));
+    const first = batcher.admit(3, 30);
+    expect(() => batcher.admit(2, 20)).toThrow(expect.objectContaining({ kind: 'overloaded' }));
     expect(batcher.saturated()).toBe(false);
-    const second = batcher.admit(1);
+    const second = batcher.admit(1, 10);
     expect(batcher.saturated()).toBe(true);
     first.release();
     first.release(); // idempotent
     expect(batcher.admittedTexts).toBe(1);
-    batcher.admit(3).release();
+    const settled = batcher.admit(1, 10);
+    settled.settle(3); // the real count, once tokenised
+    settled.release();
+    batcher.admit(3, 30).release();
     second.release();
     // An idle server admits even a request over the limit (configuration refuses such limits anyway).
-    batcher.admit(10).release();
+    batcher.admit(10, 100).release();
     expect(shed).toEqual(['queued_texts']);
   });
 
-  it('refuses a request whose expected wait, from measured throughput, is over the bound', async () => {
+  it('refuses a request whose expected wait (admitted tokens at the measured cost of a token) is over the bound', async () => {
     const shed: ShedReason[] = [];
     const slowModel: BatchModel = { embed: async (batch) => { await new Promise((resolve) => setTimeout(resolve, 40)); return model.embed(batch); } };
     const batcher = new Batcher(slowModel, options({ maxQueuedTexts: 1000, maxQueueWaitMs: 100, maxBatchSize: 1 }), () => {}, (reason) => shed.push(reason));
-    await batcher.submit([model.tokenize('measure me')]); // at least 40 ms a text
+    await batcher.submit([model.tokenize('measure me')]); // at least 40 ms for 4 tokens: 10 ms a token
     const slots = [];
-    while (batcher.expectedWaitMs() <= 100) slots.push(batcher.admit(1));
+    while (batcher.expectedWaitMs() <= 50) slots.push(batcher.admit(1, 10));
     expect(slots.length).toBeGreaterThanOrEqual(1);
     expect(slots.length).toBeLessThanOrEqual(3);
     expect(batcher.saturated()).toBe(true);
-    expect(() => batcher.admit(1)).toThrow(expect.objectContaining({ kind: 'overloaded', retryAfterSeconds: 1 }));
+    expect(() => batcher.admit(1, 10)).toThrow(expect.objectContaining({ kind: 'overloaded', retryAfterSeconds: 1 }));
     expect(shed).toEqual(['queue_wait']);
     slots.forEach((slot) => slot.release());
-    expect(() => batcher.admit(1).release()).not.toThrow();
+    expect(() => batcher.admit(1, 10).release()).not.toThrow();
   });
 
   it('refuses a queued request that could not start within the wait bound', async () => {
@@ -116,13 +119,15 @@ describe('Batcher', () => {
     await new Promise((resolve) => setTimeout(resolve, 80));
     release();
     await expect(running).resolves.toBeDefined();
-    expect(await waiting).toMatchObject({ kind: 'overloaded', message: expect.stringMatching(/waited more than 50 ms/) });
+    expect(await waiting).toMatchObject({ kind: 'overloaded', message: expect.stringMatching(/could not start within 50 ms/) });
     expect(shed).toEqual(['expired']);
     expect(batcher.stats.expired).toBe(1);
   });
 
   it('reports the wait before a request\'s first run as its queue time, not the runs of its own texts', async () => {
-    const batcher = new Batcher(model, options({ maxQueuedTexts: 1000, maxBatchSize: 1 }));
+    // A wait bound far below the time its own twelve runs take: only the wait for the first counts.
+    const batcher = new Batcher(model, options({ maxQueuedTexts: 1000, maxBatchSize: 1, maxQueueWaitMs: 20 }));
+    await batcher.submit([model.tokenize('measure the throughput first')]);
     const many = Array.from({ length: 12 }, (_, i) => model.tokenize(`text ${i}`));
     const { queueMs, inferenceMs } = await batcher.submit(many);
     expect(queueMs).toBeLessThan(inferenceMs);
@@ -137,7 +142,7 @@ describe('Batcher', () => {
     batcher.cancelAll();
     expect(await running).toMatchObject({ kind: 'not_ready', message: expect.stringMatching(/shutting down/) });
     expect(await queued).toMatchObject({ kind: 'not_ready' });
-    expect(() => batcher.admit(1)).toThrow(expect.objectContaining({ kind: 'not_ready' }));
+    expect(() => batcher.admit(1, 10)).toThrow(expect.objectContaining({ kind: 'not_ready' }));
     release();
     await batcher.whenIdle();
   });
