@@ -236,8 +236,9 @@ export class Batcher {
         const window = this.queue.splice(0, this.windowSize).filter((entry) => this.keepIfWanted(entry));
         const batches = planBatches(window, this.options);
         let windowTokens = window.reduce((sum, entry) => sum + entry.length, 0);
+        const windowTickets = new Set(window.map((entry) => entry.ticket));
         for (const batch of batches) {
-          this.refuseLateStarters(windowTokens);
+          this.refuseLateStarters(windowTokens, windowTickets);
           windowTokens -= batch.reduce((sum, entry) => sum + entry.length, 0);
           await this.run(batch.filter((entry) => this.keepIfWanted(entry)));
         }
@@ -253,13 +254,14 @@ export class Batcher {
   /**
    * Before each run: a queued request that, at the measured throughput, would start past its wait
    * bound is refused now rather than when the bound is reached (the estimate it was admitted on
-   * was too hopeful: the machine slowed down). `tokensAhead`: what the current window still holds.
+   * was too hopeful: the machine slowed down). `tokensAheadOfQueue`: what the current window still
+   * holds; requests with texts in it start within it and are not judged here.
    */
-  private refuseLateStarters(tokensAheadOfQueue: number): void {
+  private refuseLateStarters(tokensAheadOfQueue: number, windowTickets: ReadonlySet<Ticket>): void {
     const msPerToken = this.throughput.msPerToken;
     if (msPerToken === 0) return;
     const now = performance.now();
-    const seen = new Set<Ticket>();
+    const seen = new Set<Ticket>(windowTickets);
     const late: Ticket[] = [];
     let tokensAhead = tokensAheadOfQueue;
     for (const entry of this.queue) {

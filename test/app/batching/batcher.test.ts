@@ -97,13 +97,13 @@ describe('Batcher', () => {
     const shed: ShedReason[] = [];
     const slowModel: BatchModel = { embed: async (batch) => { await new Promise((resolve) => setTimeout(resolve, 40)); return model.embed(batch); } };
     const batcher = new Batcher(slowModel, options({ maxQueuedTexts: 1000, maxQueueWaitMs: 100, maxBatchSize: 1 }), () => {}, (reason) => shed.push(reason));
-    await batcher.submit([model.tokenize('measure me')]); // at least 40 ms for 4 tokens: 10 ms a token
+    await batcher.submit([model.tokenize('measure me '.repeat(200))]); // a run of 256 tokens, at least 40 ms
     const slots = [];
-    while (batcher.expectedWaitMs() <= 50) slots.push(batcher.admit(1, 10));
+    while (batcher.expectedWaitMs() <= 50) slots.push(batcher.admit(1, 128));
     expect(slots.length).toBeGreaterThanOrEqual(1);
     expect(slots.length).toBeLessThanOrEqual(3);
     expect(batcher.saturated()).toBe(true);
-    expect(() => batcher.admit(1, 10)).toThrow(expect.objectContaining({ kind: 'overloaded', retryAfterSeconds: 1 }));
+    expect(() => batcher.admit(1, 128)).toThrow(expect.objectContaining({ kind: 'overloaded', retryAfterSeconds: 1 }));
     expect(shed).toEqual(['queue_wait']);
     slots.forEach((slot) => slot.release());
     expect(() => batcher.admit(1, 10).release()).not.toThrow();
@@ -127,7 +127,7 @@ describe('Batcher', () => {
   it('reports the wait before a request\'s first run as its queue time, not the runs of its own texts', async () => {
     // A wait bound far below the time its own twelve runs take: only the wait for the first counts.
     const batcher = new Batcher(model, options({ maxQueuedTexts: 1000, maxBatchSize: 1, maxQueueWaitMs: 20 }));
-    await batcher.submit([model.tokenize('measure the throughput first')]);
+    await batcher.submit([model.tokenize('measure the throughput first '.repeat(100))]);
     const many = Array.from({ length: 12 }, (_, i) => model.tokenize(`text ${i}`));
     const { queueMs, inferenceMs } = await batcher.submit(many);
     expect(queueMs).toBeLessThan(inferenceMs);

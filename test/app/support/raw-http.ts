@@ -40,11 +40,15 @@ export function rawRequest(port: number, chunks: ReadonlyArray<string | Buffer>,
   });
 }
 
-/** The first HTTP response in `text` (status, lower-cased headers, body by Content-Length when given). */
+/**
+ * The first final HTTP response in `text` (status, lower-cased headers, body by Content-Length when
+ * given), after any interim 1xx (100 Continue).
+ */
 export function parseResponse(text: string): { status: number | undefined; headers: Record<string, string>; body: string } {
   const split = text.indexOf('\r\n\r\n');
   if (split < 0) return { status: undefined, headers: {}, body: '' };
   const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
+  if (/^HTTP\/1\.\d 1\d\d /.test(statusLine ?? '')) return parseResponse(text.slice(split + 4));
   const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
   const rest = Buffer.from(text.slice(split + 4), 'latin1');
   const length = headers['content-length'] === undefined ? rest.length : Number(headers['content-length']);
