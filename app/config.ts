@@ -23,11 +23,19 @@ const envSchema = z.object({
   MODEL_AUTO_DOWNLOAD: booleanFlag(true),
   HF_ENDPOINT: z.url().default('https://huggingface.co'),
   MAX_TEXTS_PER_REQUEST: positiveInt(100),
+  MAX_OPENAI_INPUTS: positiveInt(2048),
   MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
+  MAX_INFLIGHT_BODY_BYTES: positiveInt(16 * 1024 * 1024),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   MAX_CHARS_PER_TEXT: positiveInt(20_000),
   MAX_BATCH_SIZE: positiveInt(64),
   MAX_BATCH_TOKENS: positiveInt(2048),
   MAX_QUEUED_TEXTS: positiveInt(4096),
+  MAX_QUEUE_WAIT_MS: positiveInt(3000),
+  INFERENCE_TIMEOUT_FACTOR: z.coerce.number().min(1).default(10),
+  INFERENCE_TIMEOUT_MIN_MS: positiveInt(10_000),
+  WORKER_FAILURE_LIMIT: positiveInt(3),
+  WORKER_FAILURE_WINDOW_MS: positiveInt(300_000),
   ORT_INTRA_OP_THREADS: z.coerce.number().int().positive().optional(),
   ORT_CPU_MEM_ARENA: booleanFlag(true),
   ORT_ALLOW_SPINNING: booleanFlag(true),
@@ -57,22 +65,44 @@ export interface Config {
     readonly hubEndpoint: string;
   };
   readonly limits: {
+    /** Texts in one /embed request (the Python service's limit). */
     readonly maxTextsPerRequest: number;
+    /** Inputs in one /v1/embeddings request (OpenAI's limit). */
+    readonly maxOpenAiInputs: number;
     readonly maxBodyBytes: number;
+    /** Bytes of request bodies being read and parsed at once; a body that would exceed it is refused unread. */
+    readonly maxInflightBodyBytes: number;
+    /** Time a client has to send a whole request (headers and body). */
+    readonly requestTimeoutMs: number;
     readonly maxCharsPerText: number;
   };
   readonly inference: {
     readonly maxBatchSize: number;
     readonly maxBatchTokens: number;
+    /** Texts admitted and not yet answered; beyond, new requests are refused as overloaded. */
     readonly maxQueuedTexts: number;
+    /** Longest expected wait before a new request's first run; beyond, it is refused as overloaded. */
+    readonly maxQueueWaitMs: number;
     readonly intraOpThreads: number;
     readonly cpuMemArena: boolean;
     readonly allowSpinning: boolean;
     readonly cacheEntries: number;
   };
+  readonly worker: WorkerSupervision;
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
   readonly tracing: { readonly otlpEndpoint: string | undefined; readonly serviceName: string };
   readonly shutdownGraceMs: number;
+}
+
+/** How the inference worker is watched: run deadlines, and when repeated failures make the service unhealthy. */
+export interface WorkerSupervision {
+  /** A run's deadline is this multiple of its expected time ... */
+  readonly timeoutFactor: number;
+  /** ... and never shorter than this (also the deadline before any run has been measured). */
+  readonly timeoutMinMs: number;
+  /** This many worker failures (exits, crashes, runs past their deadline) within the window report unhealthy. */
+  readonly failureLimit: number;
+  readonly failureWindowMs: number;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +125,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, cpus: () => number = availabl
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const e = parsed.data;
+  const inconsistent = [
+    ...(e.MAX_QUEUED_TEXTS < Math.max(e.MAX_TEXTS_PER_REQUEST, e.MAX_OPENAI_INPUTS)
+      ? [`MAX_QUEUED_TEXTS (${e.MAX_QUEUED_TEXTS}) must be at least MAX_TEXTS_PER_REQUEST (${e.MAX_TEXTS_PER_REQUEST}) and MAX_OPENAI_INPUTS (${e.MAX_OPENAI_INPUTS}), or the largest allowed request could never be admitted`]
+      : []),
+    ...(e.MAX_INFLIGHT_BODY_BYTES < e.MAX_BODY_BYTES
+      ? [`MAX_INFLIGHT_BODY_BYTES (${e.MAX_INFLIGHT_BODY_BYTES}) must be at least MAX_BODY_BYTES (${e.MAX_BODY_BYTES}), or the largest allowed body could never be read`]
+      : []),
+  ];
+  if (inconsistent.length > 0) throw new ConfigError(inconsistent);
   return deepFreeze({
     port: e.PORT,
     host: e.HOST,
@@ -107,17 +146,27 @@ export function loadConfig(env: NodeJS.ProcessEnv, cpus: () => number = availabl
     },
     limits: {
       maxTextsPerRequest: e.MAX_TEXTS_PER_REQUEST,
+      maxOpenAiInputs: e.MAX_OPENAI_INPUTS,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      maxInflightBodyBytes: e.MAX_INFLIGHT_BODY_BYTES,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       maxCharsPerText: e.MAX_CHARS_PER_TEXT,
     },
     inference: {
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxBatchTokens: e.MAX_BATCH_TOKENS,
       maxQueuedTexts: e.MAX_QUEUED_TEXTS,
+      maxQueueWaitMs: e.MAX_QUEUE_WAIT_MS,
       intraOpThreads: e.ORT_INTRA_OP_THREADS ?? cpus(),
       cpuMemArena: e.ORT_CPU_MEM_ARENA,
       allowSpinning: e.ORT_ALLOW_SPINNING,
       cacheEntries: e.EMBEDDING_CACHE_ENTRIES,
+    },
+    worker: {
+      timeoutFactor: e.INFERENCE_TIMEOUT_FACTOR,
+      timeoutMinMs: e.INFERENCE_TIMEOUT_MIN_MS,
+      failureLimit: e.WORKER_FAILURE_LIMIT,
+      failureWindowMs: e.WORKER_FAILURE_WINDOW_MS,
     },
     logLevel: e.LOG_LEVEL,
     tracing: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },

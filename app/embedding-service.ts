@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Batcher } from './batching/batcher';
-import type { EmbeddingModel, TokenizedText } from './model';
+import { clientClosed } from './errors';
+import type { EmbeddingModel, TokenizedText, WorkerHealth } from './model';
 
 export interface StageTimings {
   readonly tokenizeMs: number;
@@ -20,6 +21,12 @@ export interface EmbedOutcome {
 export interface EmbeddingService {
   readonly dimension: number;
   embed(texts: readonly string[], signal?: AbortSignal): Promise<EmbedOutcome>;
+  /** Whether inference works right now (a worker is running and not failing over and over). */
+  health(): WorkerHealth;
+  /** True when a request would be refused as overloaded whatever its size: refuse before reading its body. */
+  saturated(): boolean;
+  /** Shutdown: fails everything admitted with 503 and refuses new work. */
+  cancelAll(): void;
 }
 
 export interface EmbeddingServiceOptions {
@@ -35,44 +42,82 @@ interface CachedEmbedding {
 /** Texts longer than this are not cached: repeats are short (titles, queries), and keys cost memory. */
 const MAX_CACHED_TEXT_CHARS = 2048;
 
+/** Tokenising runs on the main thread: hand the event loop back this often, so /health and sheds stay quick. */
+const TOKENIZE_SLICE_MS = 5;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
- * Tokenises before enqueueing, so token counts are known to the batch budget up front; texts seen
- * recently come from the cache and skip the queue entirely.
+ * Tokens of a text before it is tokenised, for admission: English word pieces run 4-5 characters,
+ * so a third of the characters over-estimates them (CJK, one token a character, is under-estimated
+ * until tokenising replaces the estimate with the real count).
+ */
+const estimateTokens = (text: string, maxTokens: number) => Math.min(maxTokens, 2 + Math.ceil(text.length / 3));
+
+/**
+ * Takes an admission slot (or refuses at once) before any tokenising, then tokenises in slices
+ * that leave the event loop free, so token counts are known to the batch budget up front; texts
+ * seen recently come from the cache and skip admission and the queue entirely.
  */
 export function createEmbeddingService(model: EmbeddingModel, batcher: Batcher, options: EmbeddingServiceOptions): EmbeddingService {
   const cache = options.cacheEntries > 0 ? new LRUCache<string, CachedEmbedding>({ max: options.cacheEntries }) : undefined;
 
   return {
     dimension: model.dimension,
+    health: () => model.health(),
+    saturated: () => batcher.saturated(),
+    cancelAll: () => batcher.cancelAll(),
     async embed(texts, signal) {
-      const tokenizeStart = performance.now();
       const vectors: Float32Array[] = new Array(texts.length);
       const missing: number[] = [];
-      const tokenized: TokenizedText[] = [];
       let promptTokens = 0;
       texts.forEach((text, i) => {
         const hit = cache?.get(text);
-        if (hit) {
-          vectors[i] = hit.vector;
-          promptTokens += hit.tokens;
+        if (!hit) {
+          missing.push(i);
           return;
         }
-        const tokens = model.tokenize(text);
-        promptTokens += tokens.ids.length;
-        missing.push(i);
-        tokenized.push(tokens);
+        vectors[i] = hit.vector;
+        promptTokens += hit.tokens;
       });
-      const tokenizeMs = performance.now() - tokenizeStart;
+      if (missing.length === 0) return { vectors, promptTokens, cacheHits: texts.length, timings: { tokenizeMs: 0, queueMs: 0, inferenceMs: 0 } };
 
-      const { vectors: computed, queueMs, inferenceMs } = await batcher.submit(tokenized, signal);
-      computed.forEach((vector, j) => {
-        const index = missing[j] as number;
-        vectors[index] = vector;
-        const text = texts[index] as string;
-        // A copy: the computed vector is a view into its whole batch's buffer.
-        if (cache && text.length <= MAX_CACHED_TEXT_CHARS) cache.set(text, { vector: vector.slice(), tokens: (tokenized[j] as TokenizedText).ids.length });
-      });
-      return { vectors, promptTokens, cacheHits: texts.length - missing.length, timings: { tokenizeMs, queueMs, inferenceMs } };
+      const slot = batcher.admit(
+        missing.length,
+        missing.reduce((sum, i) => sum + estimateTokens(texts[i] as string, model.maxTokens), 0),
+      );
+      try {
+        const tokenizeStart = performance.now();
+        const tokenized: TokenizedText[] = [];
+        let sliceStart = tokenizeStart;
+        for (const index of missing) {
+          if (performance.now() - sliceStart > TOKENIZE_SLICE_MS) {
+            await yieldToEventLoop();
+            if (signal?.aborted) throw clientClosed();
+            sliceStart = performance.now();
+          }
+          const tokens = model.tokenize(texts[index] as string);
+          promptTokens += tokens.ids.length;
+          tokenized.push(tokens);
+        }
+        const tokenizeMs = performance.now() - tokenizeStart;
+        slot.settle(tokenized.reduce((sum, t) => sum + t.ids.length, 0));
+        const { vectors: computed, queueMs, inferenceMs } = await batcher.submit(tokenized, signal);
+        storeResults(computed, tokenized);
+        return { vectors, promptTokens, cacheHits: texts.length - missing.length, timings: { tokenizeMs, queueMs, inferenceMs } };
+      } finally {
+        slot.release();
+      }
+
+      function storeResults(computed: Float32Array[], tokenized: TokenizedText[]): void {
+        computed.forEach((vector, j) => {
+          const index = missing[j] as number;
+          vectors[index] = vector;
+          const text = texts[index] as string;
+          // A copy: the computed vector is a view into its whole batch's buffer.
+          if (cache && text.length <= MAX_CACHED_TEXT_CHARS) cache.set(text, { vector: vector.slice(), tokens: (tokenized[j] as TokenizedText).ids.length });
+        });
+      }
     },
   };
 }

@@ -3,6 +3,15 @@ import { createLogger, describeConfig } from './logger';
 import { prepareModel } from './prepare-model';
 import { startTracing } from './tracing';
 
+/** How long after the grace period shutdown may still take before the process kills itself (ECS allows 5 s). */
+const SHUTDOWN_SLACK_MS = 4500;
+/** Bounds on the last steps of shutdown: flushing spans and log lines. */
+const TRACING_FLUSH_MS = 1000;
+const LOG_FLUSH_MS = 500;
+
+const within = <T>(promise: Promise<T>, ms: number) =>
+  Promise.race([promise.catch(() => undefined), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
+
 /** Entry point: config → tracing (before express/http load) → server → model; SIGTERM/SIGINT drain and exit. */
 async function main(): Promise<void> {
   let config: Config;
@@ -22,17 +31,33 @@ async function main(): Promise<void> {
   const { startServer } = await import('./server');
   const server = await startServer(config, logger, loading);
 
+  const flushLogs = () => within(new Promise((resolve) => logger.on('finish', resolve).end()), LOG_FLUSH_MS);
+  /**
+   * A thread stuck in native code cannot be stopped, and process.exit() would wait for it forever:
+   * only a signal ends the process then. The watchdog covers anything else that overruns.
+   */
+  const kill = (reason: string) => {
+    process.stderr.write(`embedding-service: ${reason}; killing the process\n`);
+    process.kill(process.pid, 'SIGKILL');
+  };
+
   let exiting = false;
   const shutdown = async (signal: string) => {
     if (exiting) return;
     exiting = true;
-    logger.info('shutting down', { signal });
-    await server.stop();
-    await tracing.shutdown().catch(() => {});
+    logger.info('shutting down', { signal, grace_ms: config.shutdownGraceMs });
+    setTimeout(() => kill('shutdown overran its grace period'), config.shutdownGraceMs + SHUTDOWN_SLACK_MS).unref();
+    const { stuckThreads } = await server.stop();
+    await within(tracing.shutdown(), TRACING_FLUSH_MS);
+    if (stuckThreads > 0) {
+      logger.error('stopped with an inference thread stuck in native code', { stuck_threads: stuckThreads });
+      await flushLogs();
+      kill('an inference thread is stuck in native code');
+      return;
+    }
     logger.info('stopped');
-    logger.on('finish', () => process.exit(0));
-    logger.end();
-    setTimeout(() => process.exit(0), 2000).unref();
+    await flushLogs();
+    process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));

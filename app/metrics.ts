@@ -8,12 +8,13 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'embedding_process_' });
   let queuedTexts: () => number = () => 0;
+  let workerUp: () => number = () => 0;
   const seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   return {
     registry,
     requestDuration: new Histogram({
       name: 'embedding_http_request_duration_seconds',
-      help: 'HTTP request duration by route and status',
+      help: 'HTTP request duration by route and status (499: the caller went away)',
       labelNames: ['method', 'route', 'status'] as const,
       buckets: seconds,
       registers: [registry],
@@ -21,11 +22,31 @@ export function createMetrics() {
     texts: new Counter({ name: 'embedding_texts_total', help: 'Texts embedded (cache hits included)', registers: [registry] }),
     promptTokens: new Counter({ name: 'embedding_prompt_tokens_total', help: 'Tokens of embedded texts after truncation', registers: [registry] }),
     tokenizeDuration: new Histogram({ name: 'embedding_tokenize_duration_seconds', help: 'Tokenisation time per request', buckets: seconds, registers: [registry] }),
-    queueDuration: new Histogram({ name: 'embedding_queue_duration_seconds', help: 'Longest wait of a request\'s texts before inference', buckets: seconds, registers: [registry] }),
+    queueDuration: new Histogram({ name: 'embedding_queue_duration_seconds', help: 'Wait of a request before its first inference run', buckets: seconds, registers: [registry] }),
     inferenceDuration: new Histogram({ name: 'embedding_inference_duration_seconds', help: 'Duration of one inference run (batch)', buckets: seconds, registers: [registry] }),
     batchSize: new Histogram({ name: 'embedding_batch_size', help: 'Texts per inference run', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [registry] }),
     batchPaddedTokens: new Histogram({ name: 'embedding_batch_padded_tokens', help: 'Padded tokens (rows x longest row) per inference run', buckets: [16, 64, 256, 512, 1024, 2048, 4096, 8192], registers: [registry] }),
     failedBatches: new Counter({ name: 'embedding_failed_batches_total', help: 'Inference runs that failed', registers: [registry] }),
+    shedRequests: new Counter({
+      name: 'embedding_shed_requests_total',
+      help: 'Requests refused with 503 overloaded, by reason (saturated, body_bytes, queued_texts, queue_wait, expired)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    workerFailures: new Counter({
+      name: 'embedding_worker_failures_total',
+      help: 'Inference worker failures that replaced the worker, by cause (exit, timeout, start)',
+      labelNames: ['cause'] as const,
+      registers: [registry],
+    }),
+    workerUpGauge: new Gauge({
+      name: 'embedding_worker_up',
+      help: '1 while inference is healthy, 0 while the worker restarts or keeps failing',
+      registers: [registry],
+      collect() {
+        this.set(workerUp());
+      },
+    }),
     queuedTextsGauge: new Gauge({
       name: 'embedding_queued_texts',
       help: 'Texts waiting for inference',
@@ -34,9 +55,10 @@ export function createMetrics() {
         this.set(queuedTexts());
       },
     }),
-    /** Where the queue-depth gauge reads from once the batcher exists. */
-    observeQueue(source: () => number): void {
-      queuedTexts = source;
+    /** Where the queue-depth and worker gauges read from once the model and batcher exist. */
+    observe(sources: { queuedTexts: () => number; workerUp: () => number }): void {
+      queuedTexts = sources.queuedTexts;
+      workerUp = sources.workerUp;
     },
     cacheHits: new Counter({ name: 'embedding_cache_hits_total', help: 'Texts answered from the embedding cache', registers: [registry] }),
     cacheMisses: new Counter({ name: 'embedding_cache_misses_total', help: 'Texts not in the embedding cache', registers: [registry] }),

@@ -23,6 +23,7 @@ export async function prepareModel(config: Config, logger: Logger): Promise<Load
     intraOpThreads: config.inference.intraOpThreads,
     cpuMemArena: config.inference.cpuMemArena,
     allowSpinning: config.inference.allowSpinning,
+    supervision: config.worker,
   });
   return { model, loadMs: Math.round(performance.now() - started) };
 }

@@ -29,6 +29,4 @@ export function planBatches<T extends Sized>(entries: readonly T[], budget: Batc
   return batches;
 }
 
-export function paddedTokens(batch: readonly Sized[]): number {
-  return batch.length * Math.max(0, ...batch.map((e) => e.length));
-}
+export { paddedTokenCount as paddedTokens } from '../model/run-deadline';

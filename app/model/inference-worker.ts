@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadOnnxEncoder, type SessionOptions } from './onnx-model';
 import type { ModelSettings } from './settings';
@@ -25,10 +26,30 @@ export type WorkerMessage =
   | { readonly type: 'result'; readonly id: number; readonly vectors: Float32Array }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 
+/**
+ * Nice value of the inference threads. On Linux the nice value belongs to a thread, and threads
+ * inherit it when created: set here, before the session creates its intra-op thread pool, it
+ * lowers the priority of inference alone. When CPU is short (a 0.5-vCPU task, overload) the HTTP
+ * thread then still gets it, so shedding, /health and responses stay fast while inference takes
+ * the rest. Raising a nice value needs no privilege.
+ */
+const INFERENCE_THREAD_NICE = 10;
+
+function lowerThreadPriority(): void {
+  // Elsewhere setpriority(0) would renice the whole process, the HTTP thread included.
+  if (process.platform !== 'linux') return;
+  try {
+    os.setPriority(INFERENCE_THREAD_NICE);
+  } catch {
+    // not allowed here: run at normal priority
+  }
+}
+
 async function serve(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('inference-worker must run as a worker thread');
   const init = workerData as WorkerInit;
+  lowerThreadPriority();
   let encoder;
   try {
     encoder = await loadOnnxEncoder(init.file, init.settings, init.options);

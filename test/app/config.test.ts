@@ -51,6 +51,28 @@ describe('loadConfig', () => {
     for (const key of ['PORT', 'LOG_LEVEL', 'MAX_TEXTS_PER_REQUEST', 'HF_ENDPOINT']) expect(problems).toContain(key);
   });
 
+  it('refuses limits that would refuse the largest allowed request forever, naming both problems', () => {
+    let error: unknown;
+    try {
+      loadConfig({ MAX_QUEUED_TEXTS: '1000', MAX_BODY_BYTES: '4000000', MAX_INFLIGHT_BODY_BYTES: '1000000' }, twoCpus);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/MAX_QUEUED_TEXTS \(1000\) must be at least .*MAX_OPENAI_INPUTS \(2048\)/);
+    expect(problems[1]).toMatch(/MAX_INFLIGHT_BODY_BYTES .* MAX_BODY_BYTES/);
+    expect(loadConfig({ MAX_QUEUED_TEXTS: '1000', MAX_OPENAI_INPUTS: '1000' }, twoCpus).inference.maxQueuedTexts).toBe(1000);
+  });
+
+  it('parses the hardening limits and the worker supervision', () => {
+    const config = loadConfig({ MAX_QUEUE_WAIT_MS: '1500', INFERENCE_TIMEOUT_FACTOR: '2.5', INFERENCE_TIMEOUT_MIN_MS: '800', WORKER_FAILURE_LIMIT: '5', WORKER_FAILURE_WINDOW_MS: '60000', REQUEST_TIMEOUT_MS: '5000' }, twoCpus);
+    expect(config.inference.maxQueueWaitMs).toBe(1500);
+    expect(config.worker).toEqual({ timeoutFactor: 2.5, timeoutMinMs: 800, failureLimit: 5, failureWindowMs: 60000 });
+    expect(config.limits).toMatchObject({ maxOpenAiInputs: 2048, maxInflightBodyBytes: 16 * 1024 * 1024, requestTimeoutMs: 5000 });
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({}, twoCpus);
     expect(Object.isFrozen(config)).toBe(true);

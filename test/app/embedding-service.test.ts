@@ -10,7 +10,7 @@ describe('embedding service cache', () => {
   });
   afterAll(() => model.close());
 
-  const batcherFor = () => new Batcher(model, { maxBatchSize: 8, maxBatchTokens: 1024, maxQueuedTexts: 100 });
+  const batcherFor = () => new Batcher(model, { maxBatchSize: 8, maxBatchTokens: 1024, maxQueuedTexts: 100, maxQueueWaitMs: 60_000 });
 
   it('answers repeated texts from the cache with the same vectors and no inference', async () => {
     const batcher = batcherFor();

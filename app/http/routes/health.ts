@@ -1,18 +1,26 @@
 import { Router } from 'express';
 import type { Lifecycle } from '../lifecycle';
+import { setLogLevel } from '../middleware';
 
-const STATUS_BY_PHASE = { starting: 'starting', ready: 'ok', stopping: 'stopping' } as const;
-
-/** 200 only when the model is loaded and the process is not shutting down, so ECS and Cloud Map route to ready tasks only. */
+/**
+ * 200 only when the model is loaded, inference works and the process is not shutting down, so ECS
+ * replaces a task whose worker keeps failing and Cloud Map routes to ready tasks only. A 503 says
+ * why in `status` (starting, stopping, restarting, failing) and, for the worker, in `reason`.
+ */
 export function healthRoutes(lifecycle: Lifecycle, modelName: string): Router {
   const router = Router();
   router.get('/health', (_req, res) => {
-    const ready = lifecycle.phase === 'ready';
-    if (!ready) res.set('Retry-After', '5');
-    res.status(ready ? 200 : 503).json({
-      status: STATUS_BY_PHASE[lifecycle.phase],
+    const worker = lifecycle.phase === 'ready' ? lifecycle.service?.health() : undefined;
+    const status = lifecycle.phase === 'ready' ? (worker?.state === 'ok' || worker === undefined ? 'ok' : worker.state) : lifecycle.phase;
+    if (status !== 'ok') {
+      res.set('Retry-After', '5');
+      setLogLevel(res, 'warn');
+    }
+    res.status(status === 'ok' ? 200 : 503).json({
+      status,
       model_loaded: lifecycle.service !== undefined,
       model_name: modelName,
+      ...(worker && worker.state !== 'ok' ? { reason: worker.reason } : {}),
     });
   });
   return router;

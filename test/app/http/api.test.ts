@@ -172,30 +172,56 @@ describe('HTTP API', () => {
     });
 
     it.each([
-      ['missing input', {}],
-      ['empty array', { input: [] }],
-      ['token arrays', { input: [[1, 2, 3]] }],
-      ['a number', { input: 42 }],
-      ['unknown encoding_format', { input: 'x', encoding_format: 'int8' }],
-      ['too many inputs', { input: Array.from({ length: 101 }, () => 'x') }],
-    ])('answers 422 for %s', async (_name, body) => {
+      ['missing input', {}, 'input'],
+      ['empty array', { input: [] }, 'input'],
+      ['token arrays', { input: [[1, 2, 3]] }, 'input'],
+      ['a number', { input: 42 }, 'input'],
+      ['a non-string item', { input: ['ok', 7] }, 'input.1'],
+      ['unknown encoding_format', { input: 'x', encoding_format: 'int8' }, 'encoding_format'],
+      ['too many inputs', { input: Array.from({ length: 2049 }, () => 'x') }, 'input'],
+    ])('answers 422 in OpenAI\'s error shape for %s', async (_name, body, param) => {
       const response = await postJson(url('/v1/embeddings'), body);
       expect(response.status).toBe(422);
-      expect(Array.isArray(response.body.detail)).toBe(true);
+      expect(response.body).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code: expect.any(String) } });
+      expect(response.body.error.message.startsWith(`${param}: `)).toBe(true);
     });
   });
 
-  describe('unknown routes', () => {
+  describe('unknown routes and methods', () => {
     it.each([
       ['GET', '/nope'],
       ['POST', '/embedding'],
-      ['GET', '/embed'],
-      ['DELETE', '/health'],
     ])('%s %s answers 404 JSON', async (method, path) => {
       const response = await fetch(url(path), { method });
       expect(response.status).toBe(404);
       expect(response.headers.get('content-type')).toMatch(/application\/json/);
       expect(typeof (await readJson(response)).detail).toBe('string');
+    });
+
+    it('answers an unknown /v1 path in OpenAI\'s shape', async () => {
+      const response = await fetch(url('/v1/completions'), { method: 'POST' });
+      expect(response.status).toBe(404);
+      expect((await readJson(response)).error).toMatchObject({ type: 'invalid_request_error', code: 'not_found' });
+    });
+
+    it.each([
+      ['GET', '/embed', 'POST'],
+      ['OPTIONS', '/embed', 'POST'],
+      ['PUT', '/embed/single', 'POST'],
+      ['DELETE', '/health', 'GET, HEAD'],
+      ['POST', '/metrics', 'GET, HEAD'],
+    ])('%s %s answers 405 JSON with Allow: %s, as FastAPI does', async (method, path, allow) => {
+      const response = await fetch(url(path), { method });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe(allow);
+      expect(response.headers.get('content-type')).toMatch(/application\/json/);
+      expect(await readJson(response)).toEqual({ detail: 'Method Not Allowed' });
+    });
+
+    it('answers a wrong method on /v1 in OpenAI\'s shape', async () => {
+      const response = await fetch(url('/v1/embeddings'), { method: 'GET' });
+      expect(response.status).toBe(405);
+      expect((await readJson(response)).error).toMatchObject({ message: 'Method Not Allowed', code: 'method_not_allowed' });
     });
   });
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ServiceError, validationError, type ErrorKind } from '../../../app/errors';
-import { STATUS_BY_KIND, toErrorResponse } from '../../../app/http/error-response';
+import zlib from 'node:zlib';
+import { overloaded, ServiceError, validationError, type ErrorKind } from '../../../app/errors';
+import { dialectFor, STATUS_BY_KIND, toErrorResponse } from '../../../app/http/error-response';
 import { REPO_ROOT } from '../support/paths';
 
 describe('error → HTTP response mapping', () => {
@@ -9,10 +10,17 @@ describe('error → HTTP response mapping', () => {
     expect(toErrorResponse(new ServiceError(kind as ErrorKind, 'x')).status).toBe(status);
   });
 
-  it('sets Retry-After on not_ready and overloaded only', () => {
+  it('sets Retry-After on not_ready and overloaded only, and lets a refusal say how long', () => {
     expect(toErrorResponse(new ServiceError('not_ready', 'x')).headers).toEqual({ 'Retry-After': '5' });
     expect(toErrorResponse(new ServiceError('overloaded', 'x')).headers).toEqual({ 'Retry-After': '1' });
+    expect(toErrorResponse(overloaded('x', 7)).headers).toEqual({ 'Retry-After': '7' });
     expect(toErrorResponse(new ServiceError('validation', 'x')).headers).toEqual({});
+  });
+
+  it('logs faults at error, hang-ups at info and every expected refusal at warn', () => {
+    const levels = Object.fromEntries(Object.keys(STATUS_BY_KIND).map((kind) => [kind, toErrorResponse(new ServiceError(kind as ErrorKind, 'x')).logLevel]));
+    expect(levels).toMatchObject({ inference_failed: 'error', client_closed: 'info', overloaded: 'warn', not_ready: 'warn', validation: 'warn' });
+    expect(Object.values(levels).filter((level) => level === 'error')).toHaveLength(1);
   });
 
   it('sends validation issues as FastAPI detail lists', () => {
@@ -20,24 +28,50 @@ describe('error → HTTP response mapping', () => {
     expect(toErrorResponse(validationError(issues)).body).toEqual({ detail: issues });
   });
 
+  it('speaks OpenAI\'s error shape under /v1, with the field as param and the problem as code', () => {
+    expect(dialectFor('/v1/embeddings')).toBe('openai');
+    expect(dialectFor('/embed')).toBe('fastapi');
+    const issues = [{ loc: ['body', 'input', 3], msg: 'expected a string', type: 'invalid_type' }];
+    expect(toErrorResponse(validationError(issues), 'openai').body).toEqual({
+      error: { message: 'input.3: expected a string', type: 'invalid_request_error', param: 'input.3', code: 'invalid_type' },
+    });
+    expect(toErrorResponse(overloaded('busy'), 'openai').body).toEqual({ error: { message: 'busy', type: 'server_error', param: null, code: 'overloaded' } });
+    expect(toErrorResponse(new TypeError('internals'), 'openai').body).toEqual({ error: { message: 'internal server error', type: 'server_error', param: null, code: 'internal_error' } });
+  });
+
   it.each([
     ['entity.parse.failed', 400],
     ['entity.too.large', 413],
     ['encoding.unsupported', 415],
     ['charset.unsupported', 415],
+    ['request.size.invalid', 400],
+    ['request.aborted', 499],
   ])('maps body-parser %s to %i', (type, status) => {
-    expect(toErrorResponse(Object.assign(new Error('x'), { type })).status).toBe(status);
+    expect(toErrorResponse(Object.assign(new Error('x'), { type, status: 400, expose: true })).status).toBe(status);
+  });
+
+  it('treats an undecodable compressed body as the caller\'s error (400), not a fault', async () => {
+    const zlibError = await new Promise<Error>((resolve) => {
+      const gunzip = zlib.createGunzip();
+      gunzip.on('error', resolve);
+      gunzip.end(Buffer.from('not gzip at all'));
+    });
+    // body-parser wraps it with http-errors' createError(400, error).
+    const response = toErrorResponse(Object.assign(zlibError, { status: 400, expose: true }));
+    expect(response).toMatchObject({ status: 400, logLevel: 'warn', serverFault: false });
+    expect((response.body as { detail: string }).detail).toMatch(/could not be decompressed/);
   });
 
   it('hides unknown errors behind a generic 500 and flags them for logging', () => {
     const response = toErrorResponse(new TypeError('secret internals at /app/dist/x.js:1'));
-    expect(response).toMatchObject({ status: 500, body: { detail: 'internal server error' }, serverFault: true });
+    expect(response).toMatchObject({ status: 500, body: { detail: 'internal server error' }, serverFault: true, logLevel: 'error' });
   });
 
   it('matches the README error table', () => {
     const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
     for (const [kind, status] of Object.entries(STATUS_BY_KIND)) {
-      expect(readme).toMatch(new RegExp(`\\|\\s*${status}\\s*\\|\\s*\`${kind}\``));
+      const level = toErrorResponse(new ServiceError(kind as ErrorKind, 'x')).logLevel;
+      expect(readme).toMatch(new RegExp(`^\\|\\s*${status}\\s*\\|\\s*\`${kind}\`\\s*\\|[^\\n]*\\|\\s*${level}\\s*\\|$`, 'm'));
     }
   });
 });

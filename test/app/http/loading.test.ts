@@ -19,12 +19,19 @@ describe('before the model is loaded', () => {
       expect(health.status).toBe(503);
       expect(await readJson(health)).toEqual({ status: 'starting', model_loaded: false, model_name: 'all-MiniLM-L6-v2' });
 
-      for (const [path, body] of [['/embed', { texts: ['x'] }], ['/v1/embeddings', { input: 'x' }]] as const) {
-        const response = await postJson(`${server.url}${path}`, body);
-        expect(response.status).toBe(503);
-        expect(response.headers.get('retry-after')).toBe('5');
-        expect(typeof response.body.detail).toBe('string');
-      }
+      const embed = await postJson(`${server.url}/embed`, { texts: ['x'] });
+      expect(embed.status).toBe(503);
+      expect(embed.headers.get('retry-after')).toBe('5');
+      expect(typeof embed.body.detail).toBe('string');
+      const openAi = await postJson(`${server.url}/v1/embeddings`, { input: 'x' });
+      expect(openAi.status).toBe(503);
+      expect(openAi.headers.get('retry-after')).toBe('5');
+      expect(openAi.body.error).toMatchObject({ type: 'server_error', code: 'not_ready', message: 'model is loading' });
+      // Not a fault: logged at warn.
+      const logged = server.logs.entries.find((e) => e.message === 'request' && e.path === '/embed' && e.status === 503);
+      expect(logged?.level).toBe('warn');
+      const healthLine = server.logs.entries.find((e) => e.message === 'request' && e.path === '/health');
+      expect(healthLine?.level).toBe('warn');
       const single = await fetch(`${server.url}/embed/single?text=x`, { method: 'POST' });
       expect(single.status).toBe(503);
       // Validation still answers first: a bad request is a bad request whatever the model's state.

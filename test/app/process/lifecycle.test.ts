@@ -63,7 +63,8 @@ describe('service process', () => {
   });
 
   it('finishes every in-flight request on SIGTERM, refuses new connections, then exits 0', async () => {
-    const service = spawnService({ EMBEDDING_MODEL_DIR: modelDir, SHUTDOWN_GRACE_MS: '20000' });
+    // A wait bound far above what four requests need: this test is about draining, not shedding.
+    const service = spawnService({ EMBEDDING_MODEL_DIR: modelDir, SHUTDOWN_GRACE_MS: '20000', MAX_QUEUE_WAIT_MS: '60000' });
     await service.waitHealthy();
     const base = `http://127.0.0.1:${await service.port()}`;
     const text = 'a sentence long enough to take the model some time to embed properly '.repeat(8);
@@ -81,5 +82,33 @@ describe('service process', () => {
     expect(code).toBe(0);
     await expect(fetch(`${base}/health`)).rejects.toThrow();
     expect(service.logs.some((e) => e.message === 'stopped')).toBe(true);
+  });
+
+  it('with a short grace, answers what cannot finish with 503 + Retry-After instead of a reset, and exits in time', async () => {
+    const grace = 1000;
+    const service = spawnService({ EMBEDDING_MODEL_DIR: modelDir, SHUTDOWN_GRACE_MS: String(grace), MAX_QUEUE_WAIT_MS: '60000' });
+    await service.waitHealthy();
+    const base = `http://127.0.0.1:${await service.port()}`;
+    const text = 'a sentence long enough to take the model some time to embed properly '.repeat(8);
+    const inFlight = Array.from({ length: 20 }, (_, i) =>
+      postJson(`${base}/v1/embeddings`, { input: Array.from({ length: 40 }, (_, j) => `${i}-${j} ${text}`) }).catch((error: Error) => ({ status: 0, headers: new Headers(), body: error.message })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const signalled = Date.now();
+    service.kill('SIGTERM');
+    const results = await Promise.all(inFlight);
+    const { code } = await service.exited;
+    const exitMs = Date.now() - signalled;
+    const finished = results.filter((r) => r.status === 200).length;
+    const refused = results.filter((r) => r.status === 503);
+    process.stdout.write(`SIGTERM with grace ${grace} ms and 20 requests of 40 texts in flight: ${finished} finished, ${refused.length} answered 503, exit after ${exitMs} ms\n`);
+    expect(finished + refused.length).toBe(20); // no connection reset
+    expect(refused.length).toBeGreaterThan(0);
+    for (const response of refused) {
+      expect(response.headers.get('retry-after')).toBe('5');
+      expect(response.body.error).toMatchObject({ code: 'not_ready', message: expect.stringMatching(/shutting down/) });
+    }
+    expect(code).toBe(0);
+    expect(exitMs).toBeLessThan(grace + 4500);
   });
 });

@@ -1,0 +1,41 @@
+import { Router } from 'express';
+import type { Config } from '../../config';
+import { validationError } from '../../errors';
+import { jsonBodyOf } from '../middleware';
+import { openAiRequestSchema, parseOrThrow, refuseTokenIds } from '../schemas';
+import { toBase64Vector, toJsonVector, truncateVector } from '../vectors';
+import type { EmbeddingRunner } from './embedding-runner';
+
+/** OpenAI-compatible /v1/embeddings and /v1/models; their errors use OpenAI's shape (error-response.ts). */
+export function openAiRoutes(config: Config, runner: EmbeddingRunner): Router {
+  const router = Router();
+  const modelName = config.model.name;
+  const schema = openAiRequestSchema(config.limits.maxOpenAiInputs);
+  const created = Math.floor(Date.now() / 1000);
+
+  router.post('/v1/embeddings', ...runner.jsonBody, async (req, res) => {
+    const raw = jsonBodyOf(req);
+    refuseTokenIds(raw);
+    const body = parseOrThrow(schema, raw, 'body');
+    const { dimension } = runner.service();
+    if (body.dimensions !== undefined && body.dimensions > dimension) {
+      throw validationError([{ loc: ['body', 'dimensions'], msg: `dimensions must be at most ${dimension}, the dimension of ${modelName}`, type: 'too_big' }]);
+    }
+    const texts = typeof body.input === 'string' ? [body.input] : body.input;
+    const { outcome } = await runner.run(req, texts);
+    const encode = body.encoding_format === 'base64' ? toBase64Vector : toJsonVector;
+    const dimensions = body.dimensions ?? dimension;
+    res.json({
+      object: 'list',
+      data: outcome.vectors.map((vector, index) => ({ object: 'embedding', index, embedding: encode(truncateVector(vector, dimensions)) })),
+      model: modelName,
+      usage: { prompt_tokens: outcome.promptTokens, total_tokens: outcome.promptTokens },
+    });
+  });
+
+  router.get('/v1/models', (_req, res) => {
+    res.json({ object: 'list', data: [{ id: modelName, object: 'model', created, owned_by: 'embedding-service' }] });
+  });
+
+  return router;
+}
