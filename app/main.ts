@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, describeConfig } from './logger';
 import { prepareModel } from './prepare-model';
+import type { RunningServer } from './server';
 import { startTracing } from './tracing';
 
 /** How long after the grace period shutdown may still take before the process kills itself (ECS allows 5 s). */
@@ -25,12 +26,6 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   logger.info('starting', { config: describeConfig(config) });
 
-  const loading = prepareModel(config, logger);
-  loading.catch(() => {}); // reported through server.ready below
-  // Loaded only now, after tracing has patched http and express, while the model loads.
-  const { startServer } = await import('./server');
-  const server = await startServer(config, logger, loading);
-
   const flushLogs = () => within(new Promise((resolve) => logger.on('finish', resolve).end()), LOG_FLUSH_MS);
   /**
    * A thread stuck in native code cannot be stopped, and process.exit() would wait for it forever:
@@ -41,13 +36,16 @@ async function main(): Promise<void> {
     process.kill(process.pid, 'SIGKILL');
   };
 
+  // A stop signal may come while Express still loads: shutdown then waits for the server.
+  let resolveServer: (server: RunningServer) => void = () => {};
+  const serverStarted = new Promise<RunningServer>((resolve) => (resolveServer = resolve));
   let exiting = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string): Promise<void> => {
     if (exiting) return;
     exiting = true;
     logger.info('shutting down', { signal, grace_ms: config.shutdownGraceMs });
     setTimeout(() => kill('shutdown overran its grace period'), config.shutdownGraceMs + SHUTDOWN_SLACK_MS).unref();
-    const { stuckThreads } = await server.stop();
+    const { stuckThreads } = await (await serverStarted).stop();
     await within(tracing.shutdown(), TRACING_FLUSH_MS);
     if (stuckThreads > 0) {
       logger.error('stopped with an inference thread stuck in native code', { stuck_threads: stuckThreads });
@@ -61,6 +59,13 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  const loading = prepareModel(config, logger);
+  loading.catch(() => {}); // reported through server.ready below
+  // Loaded only now, after tracing has patched http and express, while the model loads.
+  const { startServer } = await import('./server');
+  const server = await startServer(config, logger, loading);
+  resolveServer(server);
 
   server.ready.catch(async (error: Error) => {
     logger.error(`model could not be loaded: ${error.message}`);

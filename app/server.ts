@@ -117,6 +117,10 @@ export async function startServer(config: Config, logger: Logger, loading: Promi
       }
       server.closeAllConnections();
       await closed;
+      // A model still loading is being built on its worker thread: tearing the thread down in the
+      // middle of onnxruntime's session creation aborts the whole process (exit 134, SIGABRT), so
+      // let the load finish (within the grace) and release it like a loaded one.
+      if (model === undefined) await Promise.race([ready.catch(() => {}), sleep(config.shutdownGraceMs)]);
       await Promise.race([batcher?.whenIdle(), sleep(BATCHER_SETTLE_MS)]);
       return (await model?.close()) ?? { stuckThreads: 0 };
     })());
