@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { quantile } from './load';
 import type { TextStream } from './texts';
+import { mulberry32 } from '../scripts/synthetic-model/random';
 
 /**
  * An open-loop load generator: requests leave on a schedule fixed before the run, whether or not
@@ -64,18 +65,6 @@ export interface OpenLoopResult {
   readonly flagged: boolean;
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same schedule on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Send times in ms from the start, ascending, for `ratePerS` requests a second over `durationS`. */
 export function arrivalSchedule(ratePerS: number, durationS: number, arrivals: Arrivals, seed = 1): number[] {
   if (!(ratePerS > 0) || !(durationS > 0)) return [];
@@ -87,7 +76,7 @@ export function arrivalSchedule(ratePerS: number, durationS: number, arrivals: A
     for (let i = 0; i < count; i++) times.push(i * gapMs);
     return times;
   }
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   for (let t = -Math.log(1 - random()) * gapMs; t < totalMs; t += -Math.log(1 - random()) * gapMs) times.push(t);
   return times;
 }

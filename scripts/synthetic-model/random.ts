@@ -1,7 +1,7 @@
 // Bound once: global lookups are slow inside vm contexts (jest), ~10× on the hot loops.
 const { imul, log, sqrt, cos, sin, PI } = Math;
 
-/** mulberry32: a tiny 32-bit PRNG, plenty for synthetic weights; returns uniforms in [0, 1). */
+/** mulberry32: a tiny 32-bit PRNG (synthetic weights, load schedules, fuzz cases); returns uniforms in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runLoad } from '../../bench/load';
-import { arrivalSchedule, runOpenLoop, seededRandom } from '../../bench/open-loop';
+import { arrivalSchedule, runOpenLoop } from '../../bench/open-loop';
+import { mulberry32 } from '../../scripts/synthetic-model/random';
 import { TextStream } from '../../bench/texts';
 
 /** A real server that answers one request at a time, each taking `serviceMs`: capacity 1000/serviceMs requests a second. */
@@ -51,7 +52,7 @@ describe('arrival schedule', () => {
   });
 
   it('the PRNG is uniform on [0, 1)', () => {
-    const random = seededRandom(3);
+    const random = mulberry32(3);
     const values = Array.from({ length: 10000 }, random);
     expect(Math.min(...values)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...values)).toBeLessThan(1);

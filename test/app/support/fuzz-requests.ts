@@ -1,16 +1,5 @@
 import zlib from 'node:zlib';
-
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed and index. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../scripts/synthetic-model/random';
 
 /** Every UTF-8 byte as %XX (encodeURIComponent refuses lone surrogates). */
 const percentEncode = (text: string) => [...Buffer.from(text)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
@@ -31,7 +20,7 @@ const CONTENT_TYPES = ['application/json', 'application/json', 'application/json
 const SAMPLES = ['Jazz night', '', ' ', 'Café crème', '東京で音楽', '🎉🎶', '\u0000\u0007', '\ud800', '[CLS] [SEP]', 'x'.repeat(300), '<script>alert(1)</script>', '%00', '\\"quoted\\"'];
 
 export function fuzzCases(seed: number): (index: number) => FuzzCase {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const int = (n: number) => Math.floor(random() * n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
   const chance = (p: number) => random() < p;
