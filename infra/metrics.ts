@@ -42,6 +42,10 @@ export const EXPORTED_METRICS: readonly ExportedMetric[] = Object.freeze([
   plain('embedding_texts_total', 'counter'),
   plain('embedding_prompt_tokens_total', 'counter'),
   plain('embedding_failed_batches_total', 'counter'),
+  // Load shedding (503 before any work) by reason, and the inference worker's health.
+  { name: 'embedding_shed_requests_total', kind: 'counter', dimensions: [['reason']] },
+  { name: 'embedding_worker_failures_total', kind: 'counter', dimensions: [['cause']] },
+  plain('embedding_worker_up', 'gauge'),
   plain('embedding_cache_hits_total', 'counter'),
   plain('embedding_cache_misses_total', 'counter'),
   // The Node process (prom-client defaults under the app's `embedding_process_` prefix).

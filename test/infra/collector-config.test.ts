@@ -98,6 +98,8 @@ describe('exported metrics against the app', () => {
     const metrics = createMetrics();
     // One observation per labelled series, so that their labels show in the exposition.
     metrics.requestDuration.observe({ method: 'POST', route: '/embed', status: '200' }, 0.01);
+    metrics.shedRequests.inc({ reason: 'queue_wait' });
+    metrics.workerFailures.inc({ cause: 'exit' });
     exposed = families(await metrics.registry.metrics());
   });
 
@@ -114,6 +116,12 @@ describe('exported metrics against the app', () => {
       const re = new RegExp(exactNameSelector(m.name).replace(/\$\$/g, '$'));
       expect([...exposed.keys()].filter((f) => re.test(f))).toEqual([m.name]);
     }
+  });
+
+  it('every series of the app reaches CloudWatch, but for the process internals left out on purpose', () => {
+    const exported = new Set(EXPORTED_METRICS.map((m) => m.name));
+    const missing = [...exposed.keys()].filter((name) => !exported.has(name) && !name.startsWith('embedding_process_'));
+    expect(missing).toEqual([]);
   });
 
   it('the queue depth, batch sizes and stage timings are among them', () => {
