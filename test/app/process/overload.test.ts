@@ -47,18 +47,26 @@ describe('overload', () => {
 
     const accepted = samples.filter((s) => s.status === 200);
     const shed = samples.filter((s) => s.status === 503);
+    // Two kinds of 503: refused at admission, at once; and admitted, then refused before its run
+    // because the machine slowed down past the estimate it was admitted on (`expired`): that one
+    // has waited, but never past the bound. The first kind is the shedding; the second must be rare.
+    const late = shed.filter((s) => /could not start within/.test(s.detail));
+    const atOnce = shed.filter((s) => !late.includes(s));
     const waits = queueWaits();
     const reasons = await shedReasons();
     const line =
       `10x overload: capacity ${capacity.toFixed(1)} req/s (${TEXTS_PER_REQUEST} texts each), offered ${rate.toFixed(0)} req/s for 8 s: ` +
-      `${samples.length} requests, ${accepted.length} accepted (${summary(accepted)}), ${shed.length} shed (${summary(shed)}; by reason ${JSON.stringify(reasons)}), ` +
+      `${samples.length} requests, ${accepted.length} accepted (${summary(accepted)}), ${atOnce.length} shed at once (${summary(atOnce)}), ` +
+      `${late.length} expired in the queue${late.length > 0 ? ` (${summary(late)})` : ''} (by reason ${JSON.stringify(reasons)}), ` +
       `accepted queue wait max ${Math.max(...waits).toFixed(0)} ms (bound ${MAX_QUEUE_WAIT_MS}), /health ${summary(healthSamples)}, peak RSS ${peakRssMb(service.child.pid as number)} MB`;
     process.stdout.write(`${line}\n`);
 
     expect(samples.every((s) => (s.status === 200 || s.status === 503) && s.json)).toBe(true);
     expect(shed.length).toBeGreaterThan(samples.length / 2);
     expect(accepted.length).toBeGreaterThan(0);
-    expect(percentile(shed.map((s) => s.ms), 99)).toBeLessThan(50);
+    expect(percentile(atOnce.map((s) => s.ms), 99)).toBeLessThan(50);
+    expect(late.length).toBeLessThanOrEqual(0.05 * samples.length);
+    expect(Math.max(0, ...late.map((s) => s.ms))).toBeLessThan(MAX_QUEUE_WAIT_MS + 1000);
     expect(Math.max(...waits)).toBeLessThanOrEqual(MAX_QUEUE_WAIT_MS);
     expect(healthSamples.every((s) => s.status === 200)).toBe(true);
     expect(percentile(healthSamples.map((s) => s.ms), 99)).toBeLessThan(1000);

@@ -6,7 +6,8 @@
  *   { "url": "http://127.0.0.1:1234/embed", "mode": "closed", "concurrency": 2, "durationMs": 3000, "body": {...} }
  *   { "url": ..., "mode": "open", "rate": 100, "durationMs": 8000, "maxRequests": 2500, "body": {...} }
  *   { "url": ..., "mode": "burst", "count": 64, "body": {...} }
- * Prints one JSON line: an array of [status, ms, isJson] (status 0: the connection failed).
+ * Prints one JSON line: an array of [status, ms, isJson, detail] (status 0: the connection failed;
+ * detail: the error body's `detail` when it is a string).
  */
 const http = require('node:http');
 
@@ -23,16 +24,18 @@ function timed() {
       response.on('data', (chunk) => chunks.push(chunk));
       response.on('end', () => {
         let json = true;
+        let detail = '';
         try {
-          JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          if (typeof parsed?.detail === 'string') detail = parsed.detail;
         } catch {
           json = false;
         }
-        resolve([response.statusCode, performance.now() - started, json]);
+        resolve([response.statusCode, performance.now() - started, json, detail]);
       });
-      response.on('error', () => resolve([0, performance.now() - started, false]));
+      response.on('error', () => resolve([0, performance.now() - started, false, '']));
     });
-    request.on('error', () => resolve([0, performance.now() - started, false]));
+    request.on('error', () => resolve([0, performance.now() - started, false, '']));
     request.end(body);
   });
 }

@@ -6,6 +6,8 @@ export interface Sample {
   readonly status: number;
   readonly ms: number;
   readonly json: boolean;
+  /** The error body's `detail`, when it is a string ('' otherwise). */
+  readonly detail: string;
 }
 
 export type LoadPlan =
@@ -26,8 +28,8 @@ export function generateLoad(url: string, body: unknown, plan: LoadPlan): Promis
         reject(new Error(`load generator exited with ${code}`));
         return;
       }
-      const rows = JSON.parse(stdout) as Array<[number, number, boolean]>;
-      resolve(rows.map(([status, ms, json]) => ({ status, ms, json })));
+      const rows = JSON.parse(stdout) as Array<[number, number, boolean, string]>;
+      resolve(rows.map(([status, ms, json, detail]) => ({ status, ms, json, detail })));
     });
     child.stdin.end(JSON.stringify({ url, body, ...plan }));
   });
@@ -39,9 +41,18 @@ export async function timed(send: () => Promise<Response>): Promise<Sample> {
   try {
     const response = await send();
     const text = await response.text();
-    return { status: response.status, ms: performance.now() - started, json: isJson(text) };
+    return { status: response.status, ms: performance.now() - started, json: isJson(text), detail: detailOf(text) };
   } catch {
-    return { status: 0, ms: performance.now() - started, json: false };
+    return { status: 0, ms: performance.now() - started, json: false, detail: '' };
+  }
+}
+
+function detailOf(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { detail?: unknown } | null;
+    return typeof parsed?.detail === 'string' ? parsed.detail : '';
+  } catch {
+    return '';
   }
 }
 
