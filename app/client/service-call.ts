@@ -1,5 +1,6 @@
 import { context, propagation } from '@opentelemetry/api';
-import { parseRetryAfter, retryDelayMs } from './backoff';
+import { parseRetryAfter } from '../retry-after';
+import { retryDelayMs } from './backoff';
 import { EmbeddingRequestError, OutageError } from './errors';
 
 export interface ServiceCallOptions {

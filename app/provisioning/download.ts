@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { MODEL_FILES, REQUIRED_FILES, modelPath } from '../model/layout';
+import { parseRetryAfter } from '../retry-after';
 import { ALL_MINILM_L6_V2, type ModelPin, type PinnedFile } from './manifest';
 import type { DownloadProgress } from './progress';
 
@@ -405,14 +406,6 @@ function throwIfAborted(signal: AbortSignal | undefined, file: string, url: stri
       { cause: signal.reason },
     );
   }
-}
-
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -1,4 +1,5 @@
-import { backoffMs, parseRetryAfter, retryDelayMs } from '../../../app/client/backoff';
+import { backoffMs, retryDelayMs } from '../../../app/client/backoff';
+import { parseRetryAfter } from '../../../app/retry-after';
 
 describe('client backoff', () => {
   it('doubles the ceiling of a full-jitter backoff per retry, up to 2 s', () => {
