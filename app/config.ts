@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { availableCpus } from './cpus';
+import { DEFAULT_SUPERVISION } from './model/worker-encoder';
 
 const DEFAULT_MODEL_DIR = './models/all-MiniLM-L6-v2';
 
@@ -32,10 +33,10 @@ const envSchema = z.object({
   MAX_BATCH_TOKENS: positiveInt(2048),
   MAX_QUEUED_TEXTS: positiveInt(4096),
   MAX_QUEUE_WAIT_MS: positiveInt(3000),
-  INFERENCE_TIMEOUT_FACTOR: z.coerce.number().min(1).default(10),
-  INFERENCE_TIMEOUT_MIN_MS: positiveInt(10_000),
-  WORKER_FAILURE_LIMIT: positiveInt(3),
-  WORKER_FAILURE_WINDOW_MS: positiveInt(300_000),
+  INFERENCE_TIMEOUT_FACTOR: z.coerce.number().min(1).default(DEFAULT_SUPERVISION.timeoutFactor),
+  INFERENCE_TIMEOUT_MIN_MS: positiveInt(DEFAULT_SUPERVISION.timeoutMinMs),
+  WORKER_FAILURE_LIMIT: positiveInt(DEFAULT_SUPERVISION.failureLimit),
+  WORKER_FAILURE_WINDOW_MS: positiveInt(DEFAULT_SUPERVISION.failureWindowMs),
   ORT_INTRA_OP_THREADS: z.coerce.number().int().positive().optional(),
   ORT_CPU_MEM_ARENA: booleanFlag(true),
   ORT_ALLOW_SPINNING: booleanFlag(true),
