@@ -9,6 +9,7 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: 'embedding_process_' });
   let queuedTexts: () => number = () => 0;
   let workerUp: () => number = () => 0;
+  let requestsInFlight: () => number = () => 0;
   const seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   return {
     registry,
@@ -55,6 +56,18 @@ export function createMetrics() {
         this.set(queuedTexts());
       },
     }),
+    requestsInFlightGauge: new Gauge({
+      name: 'embedding_http_requests_in_flight',
+      help: 'HTTP requests read by the server and not yet answered (a scrape counts itself)',
+      registers: [registry],
+      collect() {
+        this.set(requestsInFlight());
+      },
+    }),
+    /** Where the in-flight gauge reads from once the server exists. */
+    observeRequests(inFlight: () => number): void {
+      requestsInFlight = inFlight;
+    },
     /** Where the queue-depth and worker gauges read from once the model and batcher exist. */
     observe(sources: { queuedTexts: () => number; workerUp: () => number }): void {
       queuedTexts = sources.queuedTexts;

@@ -49,6 +49,7 @@ export async function startServer(config: Config, logger: Logger, loading: Promi
   const lifecycle = new Lifecycle();
   const metrics = createMetrics();
   const inFlight = new InFlightRequests();
+  metrics.observeRequests(() => inFlight.size);
   const app = createApp({ config, logger, lifecycle, metrics, inFlight });
   const server = http.createServer(
     {

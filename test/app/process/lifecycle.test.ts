@@ -7,6 +7,25 @@ import { ServiceProcess } from '../support/child';
 import { fullModelDir } from '../support/models';
 import { postJson } from '../support/server';
 
+/**
+ * Waits (bounded) until the server has read `count` requests to `route`: in flight now or already
+ * answered. A request the kernel has accepted but the server has not read yet sits in the listen
+ * backlog, and closing the listener on SIGTERM resets it; so a test about what happens to requests
+ * in flight must not signal before they are.
+ */
+async function waitUntilRead(base: string, route: string, count: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const inFlight = Number(/^embedding_http_requests_in_flight (\d+)$/m.exec(text)?.[1] ?? 0) - 1; // the scrape counts itself
+    const answered = [...text.matchAll(new RegExp(`^embedding_http_request_duration_seconds_count\\{[^}]*route="${route}"[^}]*\\} (\\d+)$`, 'gm'))]
+      .reduce((sum, match) => sum + Number(match[1]), 0);
+    if (inFlight + answered >= count) return;
+    if (Date.now() > deadline) throw new Error(`the server read ${inFlight + answered} of ${count} requests in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** The real process: start-up, failure to find a model, and draining on SIGTERM. */
 describe('service process', () => {
   let modelDir: string;
@@ -88,7 +107,7 @@ describe('service process', () => {
     const inFlight = Array.from({ length: 4 }, (_, i) =>
       postJson(`${base}/embed`, { texts: Array.from({ length: 40 }, (_, j) => `${i}-${j} ${text}`) }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await waitUntilRead(base, '/embed', 4);
     service.kill('SIGTERM');
     const results = await Promise.all(inFlight);
     for (const result of results) {
@@ -110,7 +129,7 @@ describe('service process', () => {
     const inFlight = Array.from({ length: 20 }, (_, i) =>
       postJson(`${base}/v1/embeddings`, { input: Array.from({ length: 40 }, (_, j) => `${i}-${j} ${text}`) }).catch((error: Error) => ({ status: 0, headers: new Headers(), body: error.message })),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitUntilRead(base, '/v1/embeddings', 20);
     const signalled = Date.now();
     service.kill('SIGTERM');
     const results = await Promise.all(inFlight);
@@ -127,5 +146,23 @@ describe('service process', () => {
     }
     expect(code).toBe(0);
     expect(exitMs).toBeLessThan(grace + 4500);
+  });
+
+  it('refuses a connection that arrives after SIGTERM (connection refused, not a reset after the request was sent)', async () => {
+    const service = spawnService({ EMBEDDING_MODEL_DIR: modelDir, SHUTDOWN_GRACE_MS: '20000', MAX_QUEUE_WAIT_MS: '60000' });
+    await service.waitHealthy();
+    const base = `http://127.0.0.1:${await service.port()}`;
+    const text = 'a sentence long enough to take the model some time to embed properly '.repeat(8);
+    // Work that keeps the process draining while the late request comes.
+    const inFlight = postJson(`${base}/embed`, { texts: Array.from({ length: 40 }, (_, j) => `${j} ${text}`) });
+    await waitUntilRead(base, '/embed', 1);
+    service.kill('SIGTERM');
+    await service.waitForLog((e) => e.message === 'shutting down');
+    const late = await fetch(`${base}/embed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: ['late'] }) })
+      .then((response) => ({ status: response.status, code: undefined }))
+      .catch((error: Error & { cause?: { code?: string } }) => ({ status: 0, code: error.cause?.code }));
+    expect(late).toEqual({ status: 0, code: 'ECONNREFUSED' });
+    expect((await inFlight).status).toBe(200);
+    expect((await service.exited).code).toBe(0);
   });
 });
