@@ -12,7 +12,6 @@ import {
   FARGATE_MAX_STOP_TIMEOUT_SECONDS,
   LOG_RETENTION_DAYS,
   embeddingSizeProblems,
-  fargateSizeProblems,
   stopTimeoutSeconds,
 } from './sizing';
 
@@ -20,6 +19,8 @@ export const EMBEDDING_PORT = 8003;
 export const EMBEDDING_SERVICE_NAME = 'embedding-service';
 export const CLOUD_MAP_SERVICE_NAME = 'embedding';
 export const LOG_GROUP_NAME = '/ecs/embedding-service';
+/** The variable the clients read (api/embedding_client.py); stage 2 sets it on their containers. */
+export const CLIENT_URL_VARIABLE = 'EMBEDDING_SERVICE_URL';
 /**
  * Pinned ADOT collector (AWS's public image), copied into a private repository of the stack at
  * deploy time (infra/collector/Dockerfile). v0.49.0 is the supported release (each ADOT release is
@@ -37,6 +38,17 @@ export const DEFAULT_ADOT_IMAGE = 'public.ecr.aws/aws-observability/aws-otel-col
 export const ENDPOINT_SERVICES = Object.freeze(['ecr.api', 'ecr.dkr', 'logs', 'xray', 's3'] as const);
 export type EndpointService = (typeof ENDPOINT_SERVICES)[number];
 
+/**
+ * How the embedding task reaches ECR, CloudWatch Logs and X-Ray:
+ * - `public-ip`: a public IP in public subnets, as its neighbours have (production); nothing of the
+ *   VPC changes, and the security group still admits only the clients on the service's port;
+ * - `existing`: the subnets already route to AWS (a NAT gateway, or endpoints that exist); no public IP;
+ * - `endpoints`: VPC endpoints this stack creates, for private subnets without NAT. Their private
+ *   DNS applies to the whole VPC (docs/deploy.md, "Egress").
+ */
+export const EGRESS_MODES = Object.freeze(['public-ip', 'existing', 'endpoints'] as const);
+export type EgressMode = (typeof EGRESS_MODES)[number];
+
 export const DEFAULTS = Object.freeze({
   cpu: EMBEDDING_MIN_CPU,
   memory: EMBEDDING_MIN_MEMORY,
@@ -44,67 +56,29 @@ export const DEFAULTS = Object.freeze({
   logLevel: 'info' as const,
   shutdownGraceMs: 25_000,
   namespaceName: 'superschedules.local',
+  /** In a VPC this stack creates (private subnets behind one NAT gateway); an existing VPC must say. */
   egress: 'existing' as const,
-  wireClients: true,
+  /** Stage 1: nothing of the clients changes until `embedding:wireClients` is set to true. */
+  wireClients: false,
   adotImage: DEFAULT_ADOT_IMAGE,
   slowRequestMs: 1000,
   imagePlatform: 'linux/amd64',
-  clientCpu: 256,
-  clientMemory: 512,
-  clientDesiredCount: 1,
-  clientCpuArchitecture: 'X86_64' as const,
   desiredCount: 1,
 });
 
 const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[0-9a-z]+$`), `must look like ${prefix}-…`);
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+/** ECS service and container names: up to 255 letters, numbers, hyphens and underscores (CreateService, ContainerDefinition). */
+const ecsName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be an ECS name (up to 255 letters, numbers, hyphens, underscores)');
 
-const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
-const iamRoleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN');
-/** An SSM parameter or Secrets Manager secret ARN, as ECS `secrets[].valueFrom` takes it. */
-const secretArn = z.string().regex(/^arn:aws[a-z-]*:(ssm|secretsmanager):[a-z0-9-]+:\d{12}:(parameter\/.+|secret:.+)$/, 'must be an SSM parameter or Secrets Manager secret ARN');
-
-/** Settings a live Django or chat service may use, mirrored so that adopting it strips nothing. */
+/**
+ * One live ECS service that calls the embedding service: the containers that get
+ * EMBEDDING_SERVICE_URL in stage 2 and the security groups its tasks use (the sources admitted to
+ * the service's port). The stack reads the service; it owns nothing of it.
+ */
 export const clientSchema = z.strictObject({
-  image: z.string().min(1),
-  command: z.array(z.string()).optional(),
-  cpu: z.number().int().optional(),
-  memory: z.number().int().optional(),
-  cpuArchitecture: z.enum(['X86_64', 'ARM64']).optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  environment: z.record(envName, z.string()).optional(),
-  secrets: z.record(envName, secretArn).optional(),
-  desiredCount: z.number().int().min(0).optional(),
-  assignPublicIp: z.boolean().optional(),
-  taskRoleArn: iamRoleArn.optional(),
-  executionRoleArn: iamRoleArn.optional(),
-  serviceName: z.string().min(1).optional(),
-  logGroupName: z.string().startsWith('/').optional(),
-  healthCheck: z
-    .strictObject({
-      command: z.array(z.string()).min(2),
-      interval: z.number().int().min(5).max(300).optional(),
-      timeout: z.number().int().min(2).max(120).optional(),
-      retries: z.number().int().min(1).max(10).optional(),
-      startPeriod: z.number().int().min(0).max(300).optional(),
-    })
-    .optional(),
-  loadBalancers: z
-    .array(z.strictObject({ targetGroupArn: arn('elasticloadbalancing'), containerPort: z.number().int().min(1).max(65535).optional() }))
-    .min(1)
-    .optional(),
-  healthCheckGracePeriodSeconds: z.number().int().min(0).max(2_147_483_647).optional(),
-  enableExecuteCommand: z.boolean().optional(),
-  capacityProviderStrategy: z
-    .array(
-      z.strictObject({
-        capacityProvider: z.enum(['FARGATE', 'FARGATE_SPOT']),
-        weight: z.number().int().min(0).max(1000).optional(),
-        base: z.number().int().min(0).max(100000).optional(),
-      }),
-    )
-    .min(1)
-    .optional(),
+  service: ecsName,
+  containers: z.array(ecsName).min(1),
+  securityGroups: z.array(id('sg')).min(1),
 });
 
 /** Raw values as read from `pulumi.Config` (undefined when unset). */
@@ -113,12 +87,10 @@ export const rawSchema = z.object({
   vpcId: id('vpc').optional(),
   subnetIds: z.array(id('subnet')).min(1).optional(),
   routeTableIds: z.array(id('rtb')).min(1).optional(),
-  clusterArn: z.string().regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]+$/, 'must be an ECS cluster ARN').optional(),
+  clusterArn: z.string().regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/, 'must be an ECS cluster ARN').optional(),
   namespaceId: id('ns').optional(),
   namespaceName: z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a DNS name').optional(),
-  djangoSecurityGroupId: id('sg').optional(),
-  chatSecurityGroupId: id('sg').optional(),
-  egress: z.enum(['existing', 'endpoints']).optional(),
+  egress: z.enum(EGRESS_MODES).optional(),
   existingEndpoints: z.array(z.enum(ENDPOINT_SERVICES)).optional(),
   desiredCount: z.number().int().min(1).max(20).optional(),
   cpu: z.number().int().optional(),
@@ -128,56 +100,31 @@ export const rawSchema = z.object({
   shutdownGraceMs: z.number().int().min(0).optional(),
   adotImage: z.string().min(1).optional(),
   slowRequestMs: z.number().int().min(1).optional(),
-  alarmTopicArn: z.string().startsWith('arn:aws').optional(),
+  alarmTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'must be an SNS topic ARN').optional(),
   hfEndpoint: z.url().optional(),
   imagePlatform: z.enum(['linux/amd64', 'linux/arm64']).optional(),
   wireClients: z.boolean().optional(),
-  django: clientSchema.optional(),
-  chat: clientSchema.optional(),
+  clients: z.array(clientSchema).optional(),
 });
 
+/**
+ * Keys of earlier versions that described the clients as services for the stack to run. The stack
+ * no longer runs or mirrors them: a stack file that still sets one fails instead of being ignored.
+ */
+export const RETIRED_KEYS = Object.freeze(['django', 'chat', 'djangoSecurityGroupId', 'chatSecurityGroupId'] as const);
+
 export type RawStackConfig = z.input<typeof rawSchema>;
-export type ClientKind = 'django' | 'chat';
 
-export interface ClientHealthCheck {
-  readonly command: readonly string[];
-  readonly interval?: number;
-  readonly timeout?: number;
-  readonly retries?: number;
-  readonly startPeriod?: number;
-}
-
+/** A live caller of the embedding service (`embedding:clients[i]`). */
 export interface ClientConfig {
-  readonly kind: ClientKind;
-  readonly serviceName: string;
-  readonly image: string;
-  readonly command?: readonly string[];
-  readonly cpu: number;
-  readonly memory: number;
-  readonly cpuArchitecture: 'X86_64' | 'ARM64';
-  readonly port?: number;
-  readonly environment: Readonly<Record<string, string>>;
-  /** Environment variable → SSM parameter or Secrets Manager ARN (ECS `secrets`). */
-  readonly secrets: Readonly<Record<string, string>>;
-  readonly desiredCount: number;
-  readonly assignPublicIp: boolean;
-  readonly taskRoleArn?: string;
-  /** The live service's execution role; unset: the stack creates one (ECR pull, logs, its secrets). */
-  readonly executionRoleArn?: string;
-  /** An existing log group the container writes to; unset: the stack creates `/ecs/<serviceName>`. */
-  readonly logGroupName?: string;
-  readonly healthCheck?: ClientHealthCheck;
-  readonly loadBalancers: readonly { readonly targetGroupArn: string; readonly containerPort: number }[];
-  readonly healthCheckGracePeriodSeconds?: number;
-  readonly enableExecuteCommand: boolean;
-  /** Capacity providers instead of the FARGATE launch type (empty: launch type FARGATE). */
-  readonly capacityProviderStrategy: readonly { readonly capacityProvider: 'FARGATE' | 'FARGATE_SPOT'; readonly weight?: number; readonly base?: number }[];
-  /**
-   * Keep the client's AWS resources when they leave the stack (`pulumi destroy`, stage 1 after stage
-   * 2): true in an existing VPC, where the Django and chat services are production services adopted
-   * into the stack, false where the stack created everything.
-   */
-  readonly retainOnDelete: boolean;
+  /** `embedding:clients[2] (superschedules-celery-worker)`: how messages name the entry. */
+  readonly label: string;
+  /** ECS service name in the cluster `clusterArn`. */
+  readonly service: string;
+  /** Containers of its task definition that get EMBEDDING_SERVICE_URL. */
+  readonly containers: readonly string[];
+  /** Security groups of its tasks admitted to the embedding service's port. */
+  readonly securityGroups: readonly string[];
 }
 
 /** Existing network pieces, or `undefined` where the stack creates its own. */
@@ -193,8 +140,7 @@ export interface StackConfig {
   readonly clusterArn?: string;
   readonly namespaceId?: string;
   readonly namespaceName: string;
-  readonly clientSecurityGroupIds?: Readonly<Record<ClientKind, string>>;
-  readonly egress: 'existing' | 'endpoints';
+  readonly egress: EgressMode;
   /** With egress=endpoints: services whose endpoint the VPC already has (used, not created). */
   readonly existingEndpoints: readonly EndpointService[];
   /** Embedding tasks (Cloud Map answers with every healthy one). */
@@ -209,8 +155,11 @@ export interface StackConfig {
   readonly alarmTopicArn?: string;
   readonly hfEndpoint?: string;
   readonly imagePlatform: 'linux/amd64' | 'linux/arm64';
+  /** Stage 2: EMBEDDING_SERVICE_URL on every client. False (stage 1): the clients are only read. */
   readonly wireClients: boolean;
   readonly clients: readonly ClientConfig[];
+  /** Every security group of the clients, each once, in config order. */
+  readonly clientSecurityGroupIds: readonly string[];
 }
 
 export class StackConfigError extends Error {
@@ -222,57 +171,31 @@ export class StackConfigError extends Error {
 
 /** Validates raw config values and returns the frozen, defaulted stack configuration. */
 export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
+  const retired = RETIRED_KEYS.filter((key) => raw[key] !== undefined).map(
+    (key) => `embedding:${key}: no longer read; list the live services in embedding:clients instead (docs/deploy.md, "Callers")`,
+  );
   const parsed = rawSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new StackConfigError(
-      parsed.error.issues.map((i) => `embedding:${i.path.map(String).join('.') || '(root)'}: ${i.message}`),
-    );
+    throw new StackConfigError([
+      ...retired,
+      ...parsed.error.issues.map((i) => `embedding:${i.path.map(String).join('.') || '(root)'}: ${i.message}`),
+    ]);
   }
   const c = parsed.data;
-  const problems = crossFieldProblems(c);
-  const existingVpc = c.vpcId !== undefined;
-  const clients = (['django', 'chat'] as const).flatMap((kind) => {
-    const client = c[kind];
-    if (client === undefined) return [];
-    const port = client.port;
-    const cfg: ClientConfig = Object.freeze({
-      kind,
-      serviceName: client.serviceName ?? `superschedules-${kind}`,
-      image: client.image,
-      command: client.command,
-      cpu: client.cpu ?? DEFAULTS.clientCpu,
-      memory: client.memory ?? DEFAULTS.clientMemory,
-      cpuArchitecture: client.cpuArchitecture ?? DEFAULTS.clientCpuArchitecture,
-      port,
-      environment: Object.freeze({ ...(client.environment ?? {}) }),
-      secrets: Object.freeze({ ...(client.secrets ?? {}) }),
-      desiredCount: client.desiredCount ?? DEFAULTS.clientDesiredCount,
-      // In a created VPC the tasks sit in private subnets behind its NAT gateway.
-      assignPublicIp: client.assignPublicIp ?? false,
-      taskRoleArn: client.taskRoleArn,
-      executionRoleArn: client.executionRoleArn,
-      logGroupName: client.logGroupName,
-      healthCheck: client.healthCheck,
-      loadBalancers: Object.freeze(
-        (client.loadBalancers ?? []).map((lb) => Object.freeze({ targetGroupArn: lb.targetGroupArn, containerPort: lb.containerPort ?? port ?? 0 })),
-      ),
-      healthCheckGracePeriodSeconds: client.healthCheckGracePeriodSeconds,
-      enableExecuteCommand: client.enableExecuteCommand ?? false,
-      capacityProviderStrategy: Object.freeze([...(client.capacityProviderStrategy ?? [])]),
-      retainOnDelete: existingVpc,
-    });
-    problems.push(...clientProblems(kind, client, cfg, existingVpc));
-    return [cfg];
-  });
+  const clients = (c.clients ?? []).map((client, i) =>
+    Object.freeze({
+      label: `embedding:clients[${i}] (${client.service})`,
+      service: client.service,
+      containers: Object.freeze([...new Set(client.containers)]),
+      securityGroups: Object.freeze([...new Set(client.securityGroups)]),
+    }),
+  );
+  const problems = [...retired, ...crossFieldProblems(c, clients)];
   if (problems.length > 0) throw new StackConfigError(problems);
 
   const existingNetwork =
     c.vpcId !== undefined && c.subnetIds !== undefined
       ? Object.freeze({ vpcId: c.vpcId, subnetIds: Object.freeze([...c.subnetIds]), routeTableIds: c.routeTableIds })
-      : undefined;
-  const clientSecurityGroupIds =
-    c.djangoSecurityGroupId !== undefined && c.chatSecurityGroupId !== undefined
-      ? Object.freeze({ django: c.djangoSecurityGroupId, chat: c.chatSecurityGroupId })
       : undefined;
 
   return Object.freeze({
@@ -281,7 +204,6 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     clusterArn: c.clusterArn,
     namespaceId: c.namespaceId,
     namespaceName: c.namespaceName ?? DEFAULTS.namespaceName,
-    clientSecurityGroupIds,
     egress: c.egress ?? DEFAULTS.egress,
     existingEndpoints: Object.freeze([...new Set(c.existingEndpoints ?? [])]),
     desiredCount: c.desiredCount ?? DEFAULTS.desiredCount,
@@ -297,30 +219,35 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     imagePlatform: c.imagePlatform ?? DEFAULTS.imagePlatform,
     wireClients: c.wireClients ?? DEFAULTS.wireClients,
     clients: Object.freeze(clients),
+    clientSecurityGroupIds: Object.freeze([...new Set(clients.flatMap((client) => client.securityGroups))]),
   });
 }
 
-function crossFieldProblems(c: z.output<typeof rawSchema>): string[] {
+function crossFieldProblems(c: z.output<typeof rawSchema>, clients: readonly ClientConfig[]): string[] {
   const problems: string[] = [];
   const hasVpc = c.vpcId !== undefined;
   if (hasVpc !== (c.subnetIds !== undefined)) {
     problems.push('embedding:vpcId and embedding:subnetIds go together (set both to use an existing VPC, or neither)');
   }
   if (!hasVpc) {
-    for (const key of ['namespaceId', 'djangoSecurityGroupId', 'chatSecurityGroupId', 'routeTableIds'] as const) {
+    for (const key of ['namespaceId', 'routeTableIds'] as const) {
       if (c[key] !== undefined) problems.push(`embedding:${key} belongs to an existing VPC: set embedding:vpcId too`);
     }
   }
-  if ((c.djangoSecurityGroupId === undefined) !== (c.chatSecurityGroupId === undefined)) {
-    problems.push('embedding:djangoSecurityGroupId and embedding:chatSecurityGroupId go together');
+  if (hasVpc && c.egress === undefined) {
+    problems.push(`embedding:egress: required in an existing VPC (${EGRESS_MODES.join(', ')}; docs/deploy.md, "Egress")`);
   }
   const reused = new Set(c.existingEndpoints ?? []);
   if (hasVpc && c.egress === 'endpoints' && c.routeTableIds === undefined && !reused.has('s3')) {
     problems.push('embedding:routeTableIds is required with egress=endpoints in an existing VPC (for the S3 gateway endpoint)');
   }
+  if (c.routeTableIds !== undefined && c.egress !== 'endpoints') {
+    problems.push('embedding:routeTableIds is only for egress=endpoints (the S3 gateway endpoint): no other egress touches a route table');
+  }
   if (reused.size > 0 && (c.egress !== 'endpoints' || !hasVpc)) {
     problems.push('embedding:existingEndpoints needs egress=endpoints in an existing VPC (embedding:vpcId)');
   }
+  problems.push(...clientListProblems(c, clients));
   const cpu = c.cpu ?? DEFAULTS.cpu;
   const memory = c.memory ?? DEFAULTS.memory;
   problems.push(...embeddingSizeProblems(cpu, memory).map((p) => `embedding:cpu/memory: ${p}`));
@@ -333,31 +260,22 @@ function crossFieldProblems(c: z.output<typeof rawSchema>): string[] {
   return problems;
 }
 
-/** What a client's settings cannot be, alone or together. */
-function clientProblems(kind: ClientKind, raw: NonNullable<z.output<typeof clientSchema>>, cfg: ClientConfig, existingVpc: boolean): string[] {
-  const at = `embedding:${kind}`;
-  const problems = fargateSizeProblems(cfg.cpu, cfg.memory).map((p) => `${at}: ${p}`);
-  for (const name of ['EMBEDDING_SERVICE_URL', ...Object.keys(cfg.secrets)]) {
-    if (name in cfg.environment) {
-      problems.push(
-        name === 'EMBEDDING_SERVICE_URL'
-          ? `${at}.environment: EMBEDDING_SERVICE_URL is set by the program (wireClients)`
-          : `${at}: ${name} is both in environment and in secrets`,
-      );
-    }
+/** What the list of clients cannot be: empty where callers must exist, a service twice, live services without their cluster. */
+function clientListProblems(c: z.output<typeof rawSchema>, clients: readonly ClientConfig[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const client of clients) {
+    if (seen.has(client.service)) problems.push(`${client.label}: the service is listed twice`);
+    seen.add(client.service);
   }
-  if ('EMBEDDING_SERVICE_URL' in cfg.secrets) problems.push(`${at}.secrets: EMBEDDING_SERVICE_URL is set by the program (wireClients)`);
-  // A production service adopted into the stack must say how it reaches the internet: in public
-  // subnets without NAT, a task without a public IP reaches neither external APIs nor ECR.
-  if (existingVpc && raw.assignPublicIp === undefined) {
-    problems.push(`${at}.assignPublicIp: required in an existing VPC (mirror the live service: true in public subnets without NAT)`);
+  if (clients.length > 0 && c.clusterArn === undefined) {
+    problems.push('embedding:clients names live ECS services: set embedding:clusterArn, the cluster they run in');
   }
-  if (cfg.loadBalancers.some((lb) => lb.containerPort === 0)) problems.push(`${at}.loadBalancers: containerPort (or ${at}.port) is required`);
-  for (const lb of cfg.loadBalancers) {
-    if (cfg.port !== undefined && lb.containerPort !== cfg.port) problems.push(`${at}.loadBalancers: containerPort ${lb.containerPort} is not the container's port ${cfg.port}`);
+  if (c.vpcId !== undefined && clients.length === 0) {
+    problems.push('embedding:clients: at least one caller in an existing VPC (their security groups are the only sources admitted to the service)');
   }
-  if (cfg.healthCheckGracePeriodSeconds !== undefined && cfg.loadBalancers.length === 0) {
-    problems.push(`${at}.healthCheckGracePeriodSeconds: only with loadBalancers`);
+  if ((c.wireClients ?? DEFAULTS.wireClients) && clients.length === 0) {
+    problems.push('embedding:wireClients is true but embedding:clients lists no service to wire');
   }
   return problems;
 }

@@ -3,7 +3,6 @@
  * Plain values in, plain JSON-able objects out: the components serialize them once their inputs
  * (image URIs, log group names) resolve. Tested without mocks.
  */
-import type { ClientHealthCheck } from './config';
 import { EXPORTED_METRICS, exactNameSelector } from './metrics';
 
 /** The subset of an ECS container definition this program writes. */
@@ -207,43 +206,5 @@ export interface CollectorConfig {
   readonly service: {
     readonly extensions: string[];
     readonly pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>;
-  };
-}
-
-export interface ClientContainerParams {
-  readonly name: string;
-  readonly image: string;
-  readonly command?: readonly string[];
-  readonly port?: number;
-  readonly environment: Readonly<Record<string, string>>;
-  /** Environment variable → SSM parameter or Secrets Manager ARN. */
-  readonly secrets?: Readonly<Record<string, string>>;
-  readonly healthCheck?: ClientHealthCheck;
-  /** Set only when the clients are wired to the embedding service. */
-  readonly embeddingServiceUrl?: string;
-  readonly region: string;
-  readonly logGroupName: string;
-}
-
-/**
- * A Django or chat container as the live service runs it (image, command, env, secrets, health
- * check), plus EMBEDDING_SERVICE_URL when wired.
- */
-export function clientContainer(p: ClientContainerParams): ContainerDefinition {
-  const vars: Record<string, string> = { ...p.environment };
-  if (p.embeddingServiceUrl !== undefined) vars.EMBEDDING_SERVICE_URL = p.embeddingServiceUrl;
-  const secrets = Object.entries(p.secrets ?? {})
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, valueFrom]) => ({ name, valueFrom }));
-  return {
-    name: p.name,
-    image: p.image,
-    essential: true,
-    ...(p.command !== undefined ? { command: [...p.command] } : {}),
-    ...(p.port !== undefined ? { portMappings: [{ containerPort: p.port, hostPort: p.port, protocol: 'tcp' as const }] } : {}),
-    environment: env(vars),
-    ...(secrets.length > 0 ? { secrets } : {}),
-    ...(p.healthCheck !== undefined ? { healthCheck: { ...p.healthCheck, command: [...p.healthCheck.command] } } : {}),
-    logConfiguration: awslogs(p.logGroupName, p.region, p.name),
   };
 }

@@ -3,21 +3,25 @@
  * task definition (app + ADOT collector), the Cloud Map service that makes
  * `embedding.<namespace>` resolve to the healthy tasks, and the ECS service itself.
  *
- * `desiredCount` tasks (one by default), no autoscaling, no load balancer, no public IP: clients
- * reach the tasks through Cloud Map's multivalue A records. Deployments start the new tasks and
- * wait for them to be healthy before stopping the old ones (100 % / 200 %), roll back on failure,
- * and `pulumi up` waits for steady state.
+ * `desiredCount` tasks (one by default), no autoscaling, no load balancer: clients reach the tasks
+ * through Cloud Map's multivalue A records, and only from their security groups (a public IP, with
+ * egress=public-ip, admits nothing more). Deployments start the new tasks and wait for them to be
+ * healthy before stopping the old ones (100 % / 200 %), roll back on failure, and `pulumi up`
+ * waits for steady state. Every task definition revision stays registered when replaced
+ * (`skipDestroy`), so ECS can always be pointed back at the previous one.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { collectorConfig, embeddingContainers } from './containers';
+import { HEALTH_CHECK_TIMING, collectorConfig, embeddingContainers } from './containers';
+import { healthCheckProblems } from './limits';
 import { embeddingSizeProblems, stopTimeoutSeconds } from './sizing';
 import { ASSUME_ECS_TASKS } from './iam';
 import { ZERO_GAP_ROLLOUT } from './rollout';
 
 /** How the task reaches ECR, CloudWatch and X-Ray. */
 export type TaskEgress =
-  | { readonly kind: 'existing' }
+  /** Over the internet: through a NAT gateway, or its own public IP (`publicIp`). */
+  | { readonly kind: 'internet'; readonly publicIp: boolean }
   | {
       readonly kind: 'endpoints';
       /** Prefix list of the VPC's CIDR blocks: the interface endpoints (created or reused) are there. */
@@ -34,7 +38,7 @@ export interface EmbeddingServiceArgs {
   readonly vpcId: pulumi.Input<string>;
   readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   readonly namespaceId: pulumi.Input<string>;
-  /** Security groups allowed to call the service on its port, by name (django, chat). */
+  /** Security groups allowed to call the service on its port, each once, by a name for its rule. */
   readonly clientSecurityGroupIds: Readonly<Record<string, pulumi.Input<string>>>;
   readonly egress: TaskEgress;
   readonly image: pulumi.Input<string>;
@@ -76,6 +80,8 @@ export class EmbeddingService extends pulumi.ComponentResource {
     if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new Error(`bad port ${args.port}`);
     if (Object.keys(args.clientSecurityGroupIds).length === 0) throw new Error('at least one client security group');
     if (!Number.isInteger(args.desiredCount) || args.desiredCount < 1) throw new Error(`desiredCount must be at least 1, got ${args.desiredCount}`);
+    const healthProblems = healthCheckProblems(HEALTH_CHECK_TIMING);
+    if (healthProblems.length > 0) throw new Error(`container health check: ${healthProblems.join('; ')}`);
     const dnsTtl = args.dnsTtl ?? 10;
     if (dnsTtl < 0 || dnsTtl > 60) throw new Error(`Cloud Map TTL should stay short (0-60 s), got ${dnsTtl}`);
     const parent = { parent: this };
@@ -98,7 +104,7 @@ export class EmbeddingService extends pulumi.ComponentResource {
           `${name}-from-${client}`,
           {
             securityGroupId: sg.id,
-            description: `${client} tasks`,
+            description: `${client}: ${args.serviceName} clients`,
             ipProtocol: 'tcp',
             fromPort: args.port,
             toPort: args.port,
@@ -110,11 +116,18 @@ export class EmbeddingService extends pulumi.ComponentResource {
     // Egress: HTTPS to the AWS APIs only (ECR, CloudWatch Logs/metrics, X-Ray). DNS goes to the
     // VPC resolver, which security groups do not filter; the collector is reached over loopback.
     const egress = args.egress;
-    if (egress.kind === 'existing') {
+    if (egress.kind === 'internet') {
       rules.push(
         new aws.vpc.SecurityGroupEgressRule(
           `${name}-https-out`,
-          { securityGroupId: sg.id, description: 'AWS APIs over NAT or existing endpoints', ipProtocol: 'tcp', fromPort: 443, toPort: 443, cidrIpv4: '0.0.0.0/0' },
+          {
+            securityGroupId: sg.id,
+            description: egress.publicIp ? 'AWS APIs over the task public IP' : 'AWS APIs over NAT or existing endpoints',
+            ipProtocol: 'tcp',
+            fromPort: 443,
+            toPort: 443,
+            cidrIpv4: '0.0.0.0/0',
+          },
           parent,
         ),
       );
@@ -213,6 +226,8 @@ export class EmbeddingService extends pulumi.ComponentResource {
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
         containerDefinitions,
+        // Replacing it registers a new revision and leaves this one ACTIVE: the rollback target.
+        skipDestroy: true,
         tags,
       },
       parent,
@@ -247,7 +262,11 @@ export class EmbeddingService extends pulumi.ComponentResource {
         launchType: 'FARGATE',
         platformVersion: 'LATEST',
         desiredCount: args.desiredCount,
-        networkConfiguration: { subnets: args.subnetIds, securityGroups: [sg.id], assignPublicIp: false },
+        networkConfiguration: {
+          subnets: args.subnetIds,
+          securityGroups: [sg.id],
+          assignPublicIp: egress.kind === 'internet' && egress.publicIp,
+        },
         serviceRegistries: { registryArn: discovery.arn },
         ...ZERO_GAP_ROLLOUT,
         enableEcsManagedTags: true,

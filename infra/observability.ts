@@ -5,8 +5,9 @@
  *   does), counting server faults: status >= 500 except 503. 503 is the service's "retry later"
  *   (`Retry-After`): the model still loading or the process draining (ECS health checks during
  *   every deploy) or the queue full (the queue alarm's business). Client hang-ups log 499.
- * - running tasks: Container Insights' RunningTaskCount (the program checks that an existing
- *   cluster has Container Insights on).
+ * - running tasks: the service's own AWS/ECS CPUUtilization, which ECS publishes every minute
+ *   while at least one task of the service is RUNNING and not at all otherwise; no data means no
+ *   running task (breaching). No Container Insights needed (a paid, cluster-wide setting).
  * - queue: the app's `embedding_queued_texts` gauge, scraped by the collector and published by
  *   awsemf without dimensions; a deep queue for 5 minutes, or no data at all (the collector or its
  *   export is down), alarms.
@@ -137,17 +138,17 @@ export class Observability extends pulumi.ComponentResource {
       { parent: this, dependsOn: [filter] },
     );
 
-    // ECS/ContainerInsights needs Container Insights on the cluster (on for a cluster this stack
-    // creates; checked on an existing one by Platform). No data means no task: breaching.
+    // AWS/ECS service metrics arrive once a minute while a task of the service runs, never otherwise
+    // (Amazon ECS CloudWatch metrics): three minutes without a data point is no running task.
     const runningTasks = new aws.cloudwatch.MetricAlarm(
       `${name}-running-tasks-alarm`,
       {
         name: `${args.serviceName}-running-tasks`,
-        alarmDescription: `${args.serviceName} has fewer than 1 running task`,
-        namespace: 'ECS/ContainerInsights',
-        metricName: 'RunningTaskCount',
+        alarmDescription: `${args.serviceName} has no running task (no AWS/ECS CPUUtilization data point for 3 minutes)`,
+        namespace: 'AWS/ECS',
+        metricName: 'CPUUtilization',
         dimensions: { ClusterName: args.clusterName, ServiceName: args.serviceName },
-        statistic: 'Minimum',
+        statistic: 'SampleCount',
         period: 60,
         evaluationPeriods: 3,
         threshold: 1,

@@ -1,37 +1,26 @@
 /**
- * What the services run in: VPC and subnets, ECS cluster, Cloud Map namespace and the client
- * security groups. Each piece is taken from stack config when given (production) or created here
- * (fresh account, demo): an awsx VPC, a cluster with Container Insights, a private DNS namespace
- * and one security group per client.
+ * What the embedding service runs in: VPC and subnets, ECS cluster and Cloud Map namespace. Each
+ * piece is taken from stack config when given (production: nothing created, only looked up) or
+ * created here (fresh account, demo): an awsx VPC, a cluster, a private DNS namespace and a
+ * `callers` security group for the tasks that may call the service (a one-off test task, say).
  */
 import * as aws from '@pulumi/aws';
 import * as awsx from '@pulumi/awsx';
 import * as pulumi from '@pulumi/pulumi';
-import { ClientKind, ExistingNetwork, clusterNameFromArn } from './config';
+import { EgressMode, ExistingNetwork, clusterNameFromArn } from './config';
 
 export interface PlatformArgs {
   /** Existing VPC and subnets; a demo VPC is created when undefined. */
   readonly existingNetwork?: ExistingNetwork;
-  /** existing: the VPC already reaches AWS APIs (NAT or endpoints; a created VPC gets one NAT gateway); endpoints: create VPC endpoints. */
-  readonly egress: 'existing' | 'endpoints';
+  /** In a created VPC: `public-ip` puts the task in public subnets, `existing` behind one NAT gateway, `endpoints` in private subnets alone. */
+  readonly egress: EgressMode;
   readonly clusterArn?: string;
   readonly namespaceId?: string;
   /** Name of the namespace to create (or the name of the existing one). */
   readonly namespaceName: string;
-  readonly clientSecurityGroupIds?: Readonly<Record<ClientKind, string>>;
   /** Name of a cluster created here. */
   readonly clusterName: string;
   readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-}
-
-/** Why an existing cluster's settings cannot feed the running-task alarm (undefined: they can). */
-export function containerInsightsProblem(clusterName: string, settings: readonly { name: string; value: string }[]): string | undefined {
-  const value = settings.find((s) => s.name === 'containerInsights')?.value;
-  if (value === 'enabled' || value === 'enhanced') return undefined;
-  return (
-    `cluster ${clusterName} has Container Insights ${value ?? 'off'}: the running-task alarm would never get data. ` +
-    `Turn it on first: aws ecs update-cluster-settings --cluster ${clusterName} --settings name=containerInsights,value=enabled`
-  );
 }
 
 /** Why `namespaceName` is not the name of `namespaceId` (undefined: it is). */
@@ -49,7 +38,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly clusterName: pulumi.Output<string>;
   public readonly namespaceId: pulumi.Output<string>;
   public readonly namespaceName: string;
-  public readonly clientSecurityGroupIds: Readonly<Record<ClientKind, pulumi.Output<string>>>;
+  /** In a created VPC: the security group of tasks allowed to call the service (none in an existing VPC). */
+  public readonly callerSecurityGroupId?: pulumi.Output<string>;
   /** True when this stack created the VPC. */
   public readonly createdVpc: boolean;
 
@@ -57,9 +47,7 @@ export class Platform extends pulumi.ComponentResource {
     super('superschedules:embedding:Platform', name, args, opts);
     const existing = args.existingNetwork;
     if (existing !== undefined && existing.subnetIds.length === 0) throw new Error('existingNetwork needs subnets');
-    if (existing === undefined && (args.namespaceId !== undefined || args.clientSecurityGroupIds !== undefined)) {
-      throw new Error('an existing namespace or client security groups need the existing VPC they live in');
-    }
+    if (existing === undefined && args.namespaceId !== undefined) throw new Error('an existing namespace needs the existing VPC it lives in');
     if (existing !== undefined && args.egress === 'endpoints' && (existing.routeTableIds ?? []).length === 0) {
       throw new Error('egress=endpoints in an existing VPC needs its route table ids');
     }
@@ -87,28 +75,17 @@ export class Platform extends pulumi.ComponentResource {
         parent,
       );
       this.vpcId = vpc.vpcId;
-      this.subnetIds = vpc.privateSubnetIds;
+      this.subnetIds = args.egress === 'public-ip' ? vpc.publicSubnetIds : vpc.privateSubnetIds;
       // Only the S3 gateway endpoint needs them; a created VPC has several, all get the route.
       this.routeTableIds =
         args.egress === 'endpoints' ? aws.ec2.getRouteTablesOutput({ vpcId: vpc.vpcId }, parent).ids : pulumi.output([]);
     }
 
     if (args.clusterArn !== undefined) {
-      const clusterName = clusterNameFromArn(args.clusterArn);
-      // The running-task alarm reads Container Insights: refuse a cluster that does not publish it.
-      const cluster = aws.ecs.getClusterOutput({ clusterName }, parent);
-      this.clusterArn = cluster.apply((c) => {
-        const problem = containerInsightsProblem(clusterName, c.settings);
-        if (problem !== undefined) throw new Error(problem);
-        return args.clusterArn as string;
-      });
-      this.clusterName = pulumi.output(clusterName);
+      this.clusterArn = pulumi.output(args.clusterArn);
+      this.clusterName = pulumi.output(clusterNameFromArn(args.clusterArn));
     } else {
-      const cluster = new aws.ecs.Cluster(
-        `${name}-cluster`,
-        { name: args.clusterName, settings: [{ name: 'containerInsights', value: 'enabled' }], tags: args.tags },
-        parent,
-      );
+      const cluster = new aws.ecs.Cluster(`${name}-cluster`, { name: args.clusterName, tags: args.tags }, parent);
       this.clusterArn = cluster.arn;
       this.clusterName = cluster.name;
     }
@@ -131,22 +108,17 @@ export class Platform extends pulumi.ComponentResource {
       this.namespaceId = namespace.id;
     }
 
-    if (args.clientSecurityGroupIds !== undefined) {
-      const ids = args.clientSecurityGroupIds;
-      this.clientSecurityGroupIds = { django: pulumi.output(ids.django), chat: pulumi.output(ids.chat) };
-    } else {
-      const clientSg = (kind: ClientKind) =>
-        new aws.ec2.SecurityGroup(
-          `${name}-${kind}-sg`,
-          {
-            vpcId: this.vpcId,
-            description: `Superschedules ${kind} tasks`,
-            egress: [{ protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], description: 'all egress' }],
-            tags: args.tags,
-          },
-          parent,
-        ).id;
-      this.clientSecurityGroupIds = { django: clientSg('django'), chat: clientSg('chat') };
+    if (existing === undefined) {
+      this.callerSecurityGroupId = new aws.ec2.SecurityGroup(
+        `${name}-callers-sg`,
+        {
+          vpcId: this.vpcId,
+          description: 'Tasks allowed to call the embedding service',
+          egress: [{ protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], description: 'all egress' }],
+          tags: args.tags,
+        },
+        parent,
+      ).id;
     }
 
     this.registerOutputs({
@@ -155,8 +127,7 @@ export class Platform extends pulumi.ComponentResource {
       clusterArn: this.clusterArn,
       clusterName: this.clusterName,
       namespaceId: this.namespaceId,
-      djangoSecurityGroupId: this.clientSecurityGroupIds.django,
-      chatSecurityGroupId: this.clientSecurityGroupIds.chat,
+      callerSecurityGroupId: this.callerSecurityGroupId,
     });
   }
 }

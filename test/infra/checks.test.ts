@@ -1,8 +1,9 @@
 /** The pure checks and helpers behind the program's safety rules, without mocks. */
-import { secretResourceArn, secretsStatements } from '../../infra/clients';
+import { HEALTH_CHECK_TIMING } from '../../infra/containers';
 import { vpcIpv4Cidrs } from '../../infra/endpoints';
+import { healthCheckProblems } from '../../infra/limits';
 import { exactNameSelector } from '../../infra/metrics';
-import { containerInsightsProblem, namespaceMismatch } from '../../infra/platform';
+import { namespaceMismatch } from '../../infra/platform';
 
 describe('vpcIpv4Cidrs', () => {
   it('takes the primary block and every associated secondary block, once each', () => {
@@ -19,14 +20,16 @@ describe('vpcIpv4Cidrs', () => {
   });
 });
 
-describe('containerInsightsProblem', () => {
-  it('accepts enabled and enhanced, and names the command otherwise', () => {
-    expect(containerInsightsProblem('prod', [{ name: 'containerInsights', value: 'enabled' }])).toBeUndefined();
-    expect(containerInsightsProblem('prod', [{ name: 'containerInsights', value: 'enhanced' }])).toBeUndefined();
-    expect(containerInsightsProblem('prod', [{ name: 'containerInsights', value: 'disabled' }])).toMatch(
-      /Container Insights disabled.*aws ecs update-cluster-settings --cluster prod --settings name=containerInsights,value=enabled/,
-    );
-    expect(containerInsightsProblem('prod', [])).toMatch(/Container Insights off/);
+describe('healthCheckProblems', () => {
+  it("holds the container health check to ECS's limits (timeout 2-60 s, interval 5-300 s, retries 1-10, start period 0-300 s)", () => {
+    expect(healthCheckProblems(HEALTH_CHECK_TIMING)).toEqual([]);
+    expect(healthCheckProblems({ interval: 30, timeout: 61, retries: 3, startPeriod: 0 })).toEqual(["timeout 61 is outside ECS's 2-60"]);
+    expect(healthCheckProblems({ interval: 4, retries: 11, startPeriod: 301 })).toEqual([
+      "interval 4 is outside ECS's 5-300",
+      "retries 11 is outside ECS's 1-10",
+      "startPeriod 301 is outside ECS's 0-300",
+    ]);
+    expect(healthCheckProblems({ timeout: 1.5 })).toEqual(["timeout 1.5 is outside ECS's 2-60"]);
   });
 });
 
@@ -34,19 +37,6 @@ describe('namespaceMismatch', () => {
   it('is silent when the name is the namespace, and explains otherwise', () => {
     expect(namespaceMismatch('superschedules.local', 'ns-a', 'ns-a')).toBeUndefined();
     expect(namespaceMismatch('superschedules.local', 'ns-a', 'ns-b')).toMatch(/is the private DNS namespace ns-b, not embedding:namespaceId ns-a/);
-  });
-});
-
-describe('client secrets', () => {
-  it('grants the Secrets Manager secret without its JSON-key suffix, the SSM parameter as is', () => {
-    expect(secretResourceArn('arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:password:AWSCURRENT:')).toBe(
-      'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf',
-    );
-    expect(secretResourceArn('arn:aws:ssm:us-east-1:123456789012:parameter/a/b')).toBe('arn:aws:ssm:us-east-1:123456789012:parameter/a/b');
-    expect(secretsStatements({})).toEqual([]);
-    expect(secretsStatements({ A: 'arn:aws:ssm:us-east-1:123456789012:parameter/a' })).toEqual([
-      { Sid: 'SsmParameters', Effect: 'Allow', Action: 'ssm:GetParameters', Resource: ['arn:aws:ssm:us-east-1:123456789012:parameter/a'] },
-    ]);
   });
 });
 

@@ -13,20 +13,19 @@ import { REPO_ROOT } from './support/harness';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml: { load(text: string): unknown } = require('js-yaml');
 
-const django = { image: 'repo/django:1' };
-const chat = { image: 'repo/chat:1' };
+const clients = [
+  { service: 'superschedules-django', containers: ['django'], securityGroups: ['sg-0a'] },
+  { service: 'superschedules-chat', containers: ['chat'], securityGroups: ['sg-0c'] },
+  { service: 'superschedules-celery-worker', containers: ['celery-worker'], securityGroups: ['sg-0a'] },
+];
 const existing = {
   region: 'us-east-1',
   vpcId: 'vpc-0abc',
   subnetIds: ['subnet-0a', 'subnet-0b'],
-  routeTableIds: ['rtb-0a'],
   clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/prod',
   namespaceId: 'ns-abc123',
-  djangoSecurityGroupId: 'sg-0d',
-  chatSecurityGroupId: 'sg-0c',
-  egress: 'endpoints',
-  django: { ...django, assignPublicIp: true },
-  chat: { ...chat, assignPublicIp: true },
+  egress: 'public-ip',
+  clients,
 };
 
 function problemsOf(raw: Record<string, unknown>): string[] {
@@ -40,14 +39,13 @@ function problemsOf(raw: Record<string, unknown>): string[] {
 }
 
 describe('parseStackConfig', () => {
-  it('applies the documented defaults to a create-everything config', () => {
+  it('applies the documented defaults to a create-everything config: stage 1, no client', () => {
     const c = parseStackConfig({ region: 'eu-west-1' });
     expect(c).toMatchObject({
       region: 'eu-west-1',
       existingNetwork: undefined,
       clusterArn: undefined,
       namespaceId: undefined,
-      clientSecurityGroupIds: undefined,
       namespaceName: 'superschedules.local',
       egress: 'existing',
       cpu: 512,
@@ -55,28 +53,29 @@ describe('parseStackConfig', () => {
       logRetentionDays: 30,
       logLevel: 'info',
       shutdownGraceMs: 25000,
-      wireClients: true,
+      wireClients: false,
       adotImage: DEFAULTS.adotImage,
       clients: [],
+      clientSecurityGroupIds: [],
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
 
   it('keeps explicit false and zero (defaults with ??, not ||)', () => {
-    const c = parseStackConfig({ region: 'us-east-1', wireClients: false, shutdownGraceMs: 0, django: { ...django, desiredCount: 0 } });
+    const c = parseStackConfig({ ...existing, wireClients: false, shutdownGraceMs: 0 });
     expect(c.wireClients).toBe(false);
     expect(c.shutdownGraceMs).toBe(0);
-    expect(c.clients[0].desiredCount).toBe(0);
   });
 
-  it('reads an existing-infrastructure config', () => {
+  it('reads the clients as a list: labels for messages, each security group once', () => {
     const c = parseStackConfig(existing);
-    expect(c.existingNetwork).toEqual({ vpcId: 'vpc-0abc', subnetIds: ['subnet-0a', 'subnet-0b'], routeTableIds: ['rtb-0a'] });
-    expect(c.clientSecurityGroupIds).toEqual({ django: 'sg-0d', chat: 'sg-0c' });
-    expect(c.clients.map((k) => [k.kind, k.serviceName, k.cpu, k.memory])).toEqual([
-      ['django', 'superschedules-django', 256, 512],
-      ['chat', 'superschedules-chat', 256, 512],
+    expect(c.existingNetwork).toEqual({ vpcId: 'vpc-0abc', subnetIds: ['subnet-0a', 'subnet-0b'], routeTableIds: undefined });
+    expect(c.clients.map((k) => [k.label, k.containers])).toEqual([
+      ['embedding:clients[0] (superschedules-django)', ['django']],
+      ['embedding:clients[1] (superschedules-chat)', ['chat']],
+      ['embedding:clients[2] (superschedules-celery-worker)', ['celery-worker']],
     ]);
+    expect(c.clientSecurityGroupIds).toEqual(['sg-0a', 'sg-0c']);
   });
 
   it('reports every problem at once', () => {
@@ -97,97 +96,73 @@ describe('parseStackConfig', () => {
     expect(parseStackConfig({ region: 'us-east-1', cpu: 1024, memory: 2048 })).toMatchObject({ cpu: 1024, memory: 2048 });
   });
 
-  it('keeps the VPC-bound settings together', () => {
+  it('keeps the VPC-bound settings together; an existing VPC must say how the task reaches AWS', () => {
     expect(problemsOf({ region: 'us-east-1', vpcId: 'vpc-1' }).join()).toMatch(/vpcId and embedding:subnetIds go together/);
     expect(problemsOf({ region: 'us-east-1', namespaceId: 'ns-1' }).join()).toMatch(/namespaceId belongs to an existing VPC/);
-    expect(problemsOf({ ...existing, chatSecurityGroupId: undefined }).join()).toMatch(/go together/);
-    expect(problemsOf({ ...existing, routeTableIds: undefined }).join()).toMatch(/routeTableIds is required with egress=endpoints/);
+    expect(problemsOf({ ...existing, egress: undefined })).toEqual([expect.stringMatching(/^embedding:egress: required in an existing VPC \(public-ip, existing, endpoints/)]);
+    expect(problemsOf({ ...existing, egress: 'endpoints' }).join()).toMatch(/routeTableIds is required with egress=endpoints/);
+  });
+
+  it('egress public-ip touches no route table and no endpoint', () => {
+    expect(parseStackConfig(existing).egress).toBe('public-ip');
+    expect(problemsOf({ ...existing, routeTableIds: ['rtb-0a'] }).join()).toMatch(/routeTableIds is only for egress=endpoints/);
+    expect(problemsOf({ ...existing, existingEndpoints: ['logs'] }).join()).toMatch(/existingEndpoints needs egress=endpoints/);
   });
 
   it('rejects a drain deadline Fargate cannot honour', () => {
     expect(problemsOf({ region: 'us-east-1', shutdownGraceMs: 116_000 }).join()).toMatch(/above Fargate's 120s/);
   });
 
-  it('rejects invalid client sizes, unknown client keys and a hand-set EMBEDDING_SERVICE_URL', () => {
-    expect(problemsOf({ region: 'us-east-1', django: { ...django, cpu: 256, memory: 4096 } }).join()).toMatch(/embedding:django: memory 4096/);
-    expect(problemsOf({ region: 'us-east-1', chat: { ...chat, imag: 'x' } }).join()).toMatch(/embedding:chat/);
-    expect(problemsOf({ region: 'us-east-1', chat: { ...chat, environment: { EMBEDDING_SERVICE_URL: 'http://x' } } }).join()).toMatch(
-      /set by the program/,
-    );
-  });
-});
-
-describe('parseStackConfig: issue 8', () => {
-  it('requires assignPublicIp for clients in an existing VPC (no silent default that strips a public IP)', () => {
-    const { django: _d, chat: _c, ...rest } = existing;
-    const problems = problemsOf({ ...rest, django: { image: 'd:1' } });
-    expect(problems).toEqual([expect.stringMatching(/^embedding:django\.assignPublicIp: required in an existing VPC/)]);
-    expect(parseStackConfig({ region: 'us-east-1', django }).clients[0].assignPublicIp).toBe(false);
+  it('alarmTopicArn must be an SNS topic ARN', () => {
+    expect(parseStackConfig({ ...existing, alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts' }).alarmTopicArn).toBe('arn:aws:sns:us-east-1:123456789012:alerts');
+    expect(problemsOf({ ...existing, alarmTopicArn: 'arn:aws:sqs:us-east-1:123456789012:alerts' }).join()).toMatch(/embedding:alarmTopicArn: must be an SNS topic ARN/);
   });
 
-  it('gives each client its own CPU architecture, X86_64 by default, whatever the image platform', () => {
-    const c = parseStackConfig({ region: 'us-east-1', imagePlatform: 'linux/arm64', django, chat: { ...chat, cpuArchitecture: 'ARM64' } });
-    expect(c.clients.map((k) => k.cpuArchitecture)).toEqual(['X86_64', 'ARM64']);
-  });
-
-  it('desiredCount: 1 by default, at least 1', () => {
+  it('desiredCount: 1 by default, 1 to 20', () => {
     expect(parseStackConfig({ region: 'us-east-1' }).desiredCount).toBe(1);
     expect(parseStackConfig({ region: 'us-east-1', desiredCount: 3 }).desiredCount).toBe(3);
     expect(problemsOf({ region: 'us-east-1', desiredCount: 0 }).join()).toMatch(/embedding:desiredCount/);
   });
 
   it('existingEndpoints: only with egress=endpoints in an existing VPC; s3 reused needs no route tables', () => {
-    expect(parseStackConfig({ ...existing, existingEndpoints: ['logs', 's3', 'logs'] }).existingEndpoints).toEqual(['logs', 's3']);
-    const { routeTableIds: _r, ...noRoutes } = existing;
-    expect(parseStackConfig({ ...noRoutes, existingEndpoints: ['s3'] }).existingEndpoints).toEqual(['s3']);
-    expect(problemsOf({ ...noRoutes }).join()).toMatch(/routeTableIds is required/);
-    expect(problemsOf({ ...existing, egress: 'existing', existingEndpoints: ['logs'] }).join()).toMatch(/existingEndpoints needs egress=endpoints/);
-    expect(problemsOf({ ...existing, existingEndpoints: ['monitoring'] }).join()).toMatch(/embedding:existingEndpoints/);
+    const endpoints = { ...existing, egress: 'endpoints', routeTableIds: ['rtb-0a'] };
+    expect(parseStackConfig({ ...endpoints, existingEndpoints: ['logs', 's3', 'logs'] }).existingEndpoints).toEqual(['logs', 's3']);
+    expect(parseStackConfig({ ...existing, egress: 'endpoints', existingEndpoints: ['s3'] }).existingEndpoints).toEqual(['s3']);
+    expect(problemsOf({ ...endpoints, existingEndpoints: ['monitoring'] }).join()).toMatch(/embedding:existingEndpoints/);
+  });
+});
+
+describe('parseStackConfig: clients', () => {
+  it('entries are strict: a service, at least one container and one security group, ECS names', () => {
+    const bad = (entry: object) => problemsOf({ ...existing, clients: [entry] }).join('\n');
+    expect(bad({ service: 'x', containers: [], securityGroups: ['sg-0a'] })).toMatch(/embedding:clients\.0\.containers/);
+    expect(bad({ service: 'x', containers: ['x'], securityGroups: [] })).toMatch(/embedding:clients\.0\.securityGroups/);
+    expect(bad({ service: 'x', containers: ['x'], securityGroups: ['default'] })).toMatch(/must look like sg-/);
+    expect(bad({ service: 'bad name', containers: ['x'], securityGroups: ['sg-0a'] })).toMatch(/must be an ECS name/);
+    expect(bad({ service: 'x', containers: ['x'], securityGroups: ['sg-0a'], image: 'x' })).toMatch(/embedding:clients\.0/);
   });
 
-  it('reads what a live Django behind an ALB uses, and rejects contradictions', () => {
-    const live = {
-      ...django,
-      port: 8000,
-      assignPublicIp: true,
-      taskRoleArn: 'arn:aws:iam::123456789012:role/django-task',
-      secrets: { DATABASE_URL: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf' },
-      healthCheck: { command: ['CMD-SHELL', 'true'], interval: 30 },
-      loadBalancers: [{ targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/django/0123456789abcdef' }],
-      healthCheckGracePeriodSeconds: 60,
-      enableExecuteCommand: true,
-      capacityProviderStrategy: [{ capacityProvider: 'FARGATE', weight: 1 }],
-      logGroupName: '/ecs/superschedules-django',
-    };
-    const [c] = parseStackConfig({ ...existing, django: live, chat: undefined }).clients;
-    expect(c).toMatchObject({
-      loadBalancers: [{ targetGroupArn: live.loadBalancers[0].targetGroupArn, containerPort: 8000 }],
-      secrets: live.secrets,
-      enableExecuteCommand: true,
-      retainOnDelete: true,
-      logGroupName: '/ecs/superschedules-django',
-    });
-    expect(parseStackConfig({ region: 'us-east-1', django }).clients[0].retainOnDelete).toBe(false);
-    const bad = (over: object) => problemsOf({ ...existing, django: { ...live, ...over } }).join('\n');
-    expect(bad({ port: undefined })).toMatch(/containerPort \(or embedding:django.port\) is required/);
-    expect(bad({ loadBalancers: [{ ...live.loadBalancers[0], containerPort: 9000 }] })).toMatch(/containerPort 9000 is not the container's port 8000/);
-    expect(bad({ loadBalancers: undefined })).toMatch(/healthCheckGracePeriodSeconds: only with loadBalancers/);
-    expect(bad({ environment: { DATABASE_URL: 'x' } })).toMatch(/DATABASE_URL is both in environment and in secrets/);
-    expect(bad({ secrets: { EMBEDDING_SERVICE_URL: live.secrets.DATABASE_URL } })).toMatch(/set by the program/);
-    expect(bad({ secrets: { X: 'plain-value' } })).toMatch(/SSM parameter or Secrets Manager secret ARN/);
-    expect(bad({ capacityProviderStrategy: [{ capacityProvider: 'EC2' }] })).toMatch(/capacityProviderStrategy/);
+  it('a service listed twice, clients without their cluster, stage 2 with nobody to wire, an existing VPC nobody may call', () => {
+    expect(problemsOf({ ...existing, clients: [clients[0], clients[0]] }).join()).toMatch(/embedding:clients\[1\] \(superschedules-django\): the service is listed twice/);
+    expect(problemsOf({ region: 'us-east-1', clients }).join()).toMatch(/set embedding:clusterArn, the cluster they run in/);
+    expect(problemsOf({ region: 'us-east-1', wireClients: true }).join()).toMatch(/wireClients is true but embedding:clients lists no service/);
+    expect(problemsOf({ ...existing, clients: [] }).join()).toMatch(/at least one caller in an existing VPC/);
   });
 
-  it("the commented mirroring example in Pulumi.prod.yaml is a valid client config", () => {
-    const text = fs.readFileSync(path.join(REPO_ROOT, 'Pulumi.prod.yaml'), 'utf8');
-    const block = text.slice(text.indexOf('For a Django behind an ALB'));
-    const lines = block.split('\n').slice(1).filter((l) => l.startsWith('    #   ')).map((l) => l.slice('    #   '.length));
-    expect(lines.length).toBeGreaterThan(10);
-    const example = yaml.load(lines.join('\n')) as Record<string, unknown>;
-    const prod = yaml.load(text) as { config: Record<string, Record<string, unknown>> };
+  it('the retired per-client keys fail instead of being ignored', () => {
+    expect(problemsOf({ ...existing, django: { image: 'x' }, chatSecurityGroupId: 'sg-0c' })).toEqual([
+      expect.stringMatching(/^embedding:django: no longer read; list the live services in embedding:clients/),
+      expect.stringMatching(/^embedding:chatSecurityGroupId: no longer read/),
+    ]);
+  });
+
+  it('the committed Pulumi.prod.yaml is a valid stage-1 config with egress public-ip and the three callers', () => {
+    const prod = yaml.load(fs.readFileSync(path.join(REPO_ROOT, 'Pulumi.prod.yaml'), 'utf8')) as { config: Record<string, unknown> };
     const raw = Object.fromEntries(Object.entries(prod.config).map(([k, v]) => [k.replace(/^(embedding|aws):/, ''), v]));
-    const c = parseStackConfig({ ...raw, django: { ...raw.django, ...example } });
-    expect(c.clients[0]).toMatchObject({ enableExecuteCommand: true, loadBalancers: [expect.objectContaining({ containerPort: 8000 })] });
+    const c = parseStackConfig(raw);
+    expect(c).toMatchObject({ wireClients: false, egress: 'public-ip', existingEndpoints: [] });
+    expect(c.existingNetwork?.routeTableIds).toBeUndefined();
+    expect(c.clients.map((k) => k.service)).toEqual(['superschedules-django', 'superschedules-chat', 'superschedules-celery-worker']);
   });
 });
 
@@ -198,7 +173,7 @@ describe('docs/deploy.md', () => {
     for (const key of Object.keys(rawSchema.shape)) {
       expect([key, table.includes(key === 'region' ? '`aws:region`' : `\`embedding:${key}\``) || table.includes(`\`embedding:${key}\`, `)]).toEqual([key, true]);
     }
-    const clientRow = table.split('\n').find((l) => l.startsWith('| `embedding:django`')) ?? '';
+    const clientRow = table.split('\n').find((l) => l.startsWith('| `embedding:clients`')) ?? '';
     for (const field of Object.keys(clientSchema.shape)) expect([field, clientRow.includes(`\`${field}\``)]).toEqual([field, true]);
   });
 });

@@ -1,6 +1,5 @@
 import {
   inferenceThreads,
-  clientContainer,
   embeddingContainers,
   healthCheckCommand,
 } from '../../infra/containers';
@@ -46,39 +45,6 @@ describe('healthCheckCommand', () => {
     expect(script).toContain("fetch('http://127.0.0.1:8003/health')");
     // The script is valid JavaScript and fails (exit 1) when nothing listens.
     expect(() => execFileSync(process.execPath, ['-e', healthCheckCommand(1)[3]], { stdio: 'ignore', timeout: 10_000 })).toThrow();
-  });
-});
-
-describe('clientContainer', () => {
-  const base = { name: 'django', image: 'd:1', environment: { A: '1' }, region: 'us-east-1', logGroupName: '/ecs/d' };
-
-  it('adds EMBEDDING_SERVICE_URL only when wired', () => {
-    expect(clientContainer(base).environment).toEqual([{ name: 'A', value: '1' }]);
-    expect(clientContainer({ ...base, embeddingServiceUrl: 'http://embedding.superschedules.local:8003' }).environment).toEqual([
-      { name: 'A', value: '1' },
-      { name: 'EMBEDDING_SERVICE_URL', value: 'http://embedding.superschedules.local:8003' },
-    ]);
-  });
-
-  it('keeps the client command and port', () => {
-    const c = clientContainer({ ...base, command: ['gunicorn'], port: 8000 });
-    expect(c.command).toEqual(['gunicorn']);
-    expect(c.portMappings).toEqual([{ containerPort: 8000, hostPort: 8000, protocol: 'tcp' }]);
-  });
-
-  it('mirrors secrets and the container health check; adds neither when the live service has none', () => {
-    const c = clientContainer({
-      ...base,
-      secrets: { Z_KEY: 'arn:aws:ssm:us-east-1:123456789012:parameter/z', A_DB: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf' },
-      healthCheck: { command: ['CMD-SHELL', 'true'], interval: 15 },
-    });
-    expect(c.secrets).toEqual([
-      { name: 'A_DB', valueFrom: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf' },
-      { name: 'Z_KEY', valueFrom: 'arn:aws:ssm:us-east-1:123456789012:parameter/z' },
-    ]);
-    expect(c.healthCheck).toEqual({ command: ['CMD-SHELL', 'true'], interval: 15 });
-    expect(clientContainer(base)).not.toHaveProperty('secrets');
-    expect(clientContainer(base)).not.toHaveProperty('healthCheck');
   });
 });
 

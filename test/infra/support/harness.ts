@@ -10,14 +10,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { MockMonitor } from '@pulumi/pulumi/runtime/mocks';
+import type { Service, TaskDefinition } from '@aws-sdk/client-ecs';
+import { ACCOUNT, LIVE_DEFINITIONS, LIVE_SERVICES, REGION } from './live-account';
 
 // js-yaml ships with @pulumi/pulumi; it has no bundled types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml: { load(text: string): unknown } = require('js-yaml');
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
-export const ACCOUNT = '123456789012';
-export const REGION = 'us-east-1';
+export { ACCOUNT, REGION };
 export const PROJECT = 'superschedules-embedding';
 
 export interface RecordedResource {
@@ -47,6 +48,8 @@ export interface ProgramRun {
   readonly calls: readonly RecordedCall[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly outputs: Record<string, any>;
+  /** Why the program failed (a preview would fail with it); undefined when it ran. */
+  readonly error?: Error;
   ofType(type: string): RecordedResource[];
   one(type: string, name: string): RecordedResource;
   byId(id: string): RecordedResource | undefined;
@@ -135,6 +138,13 @@ export function mockResource(type: string, name: string, inputs: Record<string, 
       return { id: name, state: { ...inputs, name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` } };
     case 'aws:cloudwatch/logGroup:LogGroup':
       return { id: str('name'), state: { ...inputs, arn: arn('logs', `log-group:${str('name')}`) } };
+    case 'pulumi-nodejs:dynamic/superschedules:ServiceVariable': {
+      // What the provider answers after create: a new revision of the live family, the old one kept.
+      const live = LIVE_SERVICES.find((s) => s.serviceName === inputs.service);
+      const before = String(live?.taskDefinition ?? `${str('service')}:1`);
+      const wired = before.replace(/:(\d+)$/, (_, n: string) => `:${Number(n) + 1}`);
+      return { id: String(live?.serviceArn ?? name), state: { ...inputs, taskDefinitionArn: wired, previousTaskDefinitionArn: before, preexisting: false, missing: [] } };
+    }
     case 'aws:cloudwatch/metricAlarm:MetricAlarm':
       return { id: str('name'), state: { ...inputs, arn: arn('cloudwatch', `alarm:${str('name')}`) } };
     default:
@@ -201,8 +211,13 @@ export function mockCall(token: string, inputs: Record<string, unknown>): Record
         arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${String(inputs.clusterName)}`,
         clusterName: inputs.clusterName,
         status: 'ACTIVE',
-        settings: [{ name: 'containerInsights', value: CONTAINER_INSIGHTS.value }],
+        // Production has Container Insights off: nothing of the stack may need it.
+        settings: [{ name: 'containerInsights', value: 'disabled' }],
       };
+    case 'aws:ecs/getService:getService':
+      return getServiceAnswer(String(inputs.clusterArn), String(inputs.serviceName));
+    case 'aws:ecs/getTaskDefinition:getTaskDefinition':
+      return getTaskDefinitionAnswer(String(inputs.taskDefinition));
     default:
       return {};
   }
@@ -210,8 +225,61 @@ export function mockCall(token: string, inputs: Record<string, unknown>): Record
 
 /** Cloud Map namespaces the mocked account has, by name. */
 export const NAMESPACE_IDS: Record<string, string> = { 'superschedules.local': 'ns-a1b2c3d4e5f6g7h8' };
-/** Container Insights setting of existing clusters in the mocked account (tests may change it before a run). */
-export const CONTAINER_INSIGHTS = { value: 'enabled' };
+
+/** A failed invoke as the engine reports it over gRPC (the SDK reads its `details`). */
+function invokeError(token: string, reason: string): Error {
+  const details = `invocation of ${token} returned an error: invoking ${token}: 1 error occurred:\n\t* ${reason}`;
+  return Object.assign(new Error(details), { details });
+}
+
+/** aws.ecs.getService as the AWS provider answers it from DescribeServices (live-account.ts). */
+function getServiceAnswer(clusterArn: string, serviceName: string): Record<string, unknown> {
+  const s: Service | undefined = LIVE_SERVICES.find((x) => x.clusterArn === clusterArn && x.serviceName === serviceName && x.status !== 'INACTIVE');
+  // The provider's error for a service DescribeServices reports MISSING (or INACTIVE).
+  if (s === undefined) throw invokeError('aws:ecs/getService:getService', `reading ECS Service (${serviceName}): couldn't find resource`);
+  const network = s.networkConfiguration?.awsvpcConfiguration;
+  return {
+    id: s.serviceArn,
+    arn: s.serviceArn,
+    clusterArn: s.clusterArn,
+    serviceName: s.serviceName,
+    status: s.status,
+    taskDefinition: s.taskDefinition,
+    desiredCount: s.desiredCount,
+    runningCount: s.runningCount,
+    launchType: s.launchType,
+    schedulingStrategy: s.schedulingStrategy,
+    deploymentControllers: [{ type: s.deploymentController?.type ?? 'ECS' }],
+    networkConfigurations: network === undefined ? [] : [{ subnets: network.subnets, securityGroups: network.securityGroups, assignPublicIp: network.assignPublicIp === 'ENABLED' }],
+    loadBalancers: s.loadBalancers,
+    serviceRegistries: s.serviceRegistries,
+    enableExecuteCommand: s.enableExecuteCommand ?? false,
+    tags: {},
+  };
+}
+
+/** aws.ecs.getTaskDefinition: the container definitions as a JSON string, as the provider flattens them. */
+function getTaskDefinitionAnswer(ref: string): Record<string, unknown> {
+  const td: TaskDefinition | undefined = LIVE_DEFINITIONS.map((d) => d.taskDefinition).find(
+    (t) => t.taskDefinitionArn === ref || `${t.family}:${t.revision}` === ref,
+  );
+  if (td === undefined) throw invokeError('aws:ecs/getTaskDefinition:getTaskDefinition', `reading ECS Task Definition (${ref}): couldn't find resource`);
+  return {
+    id: td.taskDefinitionArn,
+    arn: td.taskDefinitionArn,
+    arnWithoutRevision: String(td.taskDefinitionArn).replace(/:\d+$/, ''),
+    family: td.family,
+    revision: td.revision,
+    status: td.status,
+    containerDefinitions: JSON.stringify(td.containerDefinitions),
+    cpu: td.cpu,
+    memory: td.memory,
+    networkMode: td.networkMode,
+    taskRoleArn: td.taskRoleArn,
+    executionRoleArn: td.executionRoleArn,
+    requiresCompatibilities: td.requiresCompatibilities,
+  };
+}
 
 /** Runs infra/index.ts with `config` (keys such as `embedding:vpcId`) and records what it registers. */
 export async function runProgram(config: Record<string, string>, stack = 'test'): Promise<ProgramRun> {
@@ -273,9 +341,15 @@ export async function runProgram(config: Record<string, string>, stack = 'test')
   );
   pulumi.runtime.setAllConfig(config);
 
-  const program = (await import('../../../infra/index')) as Record<string, unknown>;
+  // infra/index.ts exports an async function (`export =`), which Pulumi runs for the stack outputs.
+  const entry = (await import('../../../infra/index')) as unknown as { default: () => Promise<Record<string, unknown>> };
   const outputs: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(program)) outputs[key] = await resolve(value);
+  let error: Error | undefined;
+  try {
+    for (const [key, value] of Object.entries(await entry.default())) outputs[key] = await resolve(value);
+  } catch (err) {
+    error = err as Error;
+  }
   const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
   if (waitForRPCs !== undefined) await waitForRPCs();
   proto.registerResource = original;
@@ -284,6 +358,7 @@ export async function runProgram(config: Record<string, string>, stack = 'test')
     resources: recorded,
     calls,
     outputs,
+    error,
     ofType: (type) => recorded.filter((r) => r.type === type),
     one(type, name) {
       const found = recorded.filter((r) => r.type === type && r.name === name);

@@ -21,11 +21,14 @@ export const T = Object.freeze({
   discovery: 'aws:servicediscovery/service:Service',
   rolePolicy: 'aws:iam/rolePolicy:RolePolicy',
   vpcEndpoint: 'aws:ec2/vpcEndpoint:VpcEndpoint',
+  serviceVariable: 'pulumi-nodejs:dynamic/superschedules:ServiceVariable',
 });
 
 export interface Expectations {
-  /** Security group ids of the Django and chat tasks (from config, or of the created groups). */
-  readonly clientSecurityGroupIds: () => { django: string; chat: string };
+  /** Security groups admitted to port 8003: the clients' (each once), or the created callers group. */
+  readonly clientSecurityGroupIds: () => string[];
+  /** The embedding task's own public IP (egress=public-ip). */
+  readonly publicIp: boolean;
   readonly clusterArn: () => string;
   readonly clusterName: string;
   readonly namespaceId: () => string;
@@ -35,6 +38,26 @@ export interface Expectations {
   readonly wired: boolean;
   readonly desiredCount: number;
   readonly imagePlatform: 'linux/amd64' | 'linux/arm64';
+  readonly alarmTopicArn?: string;
+}
+
+/** What a run with the production stack file (`config`, possibly changed) must show: its values, unless `over` says otherwise. */
+export function productionExpectations(config: Record<string, string>, over: Partial<Expectations> = {}): Expectations {
+  return {
+    clientSecurityGroupIds: () => [...new Set((JSON.parse(config['embedding:clients']) as { securityGroups: string[] }[]).flatMap((c) => c.securityGroups))],
+    publicIp: config['embedding:egress'] === 'public-ip',
+    clusterArn: () => config['embedding:clusterArn'],
+    clusterName: config['embedding:clusterArn'].split(':cluster/')[1],
+    namespaceId: () => config['embedding:namespaceId'],
+    logRetentionDays: Number(config['embedding:logRetentionDays']),
+    cpu: config['embedding:cpu'],
+    memory: config['embedding:memory'],
+    wired: config['embedding:wireClients'] === 'true',
+    desiredCount: Number(config['embedding:desiredCount']),
+    imagePlatform: config['embedding:imagePlatform'] as Expectations['imagePlatform'],
+    alarmTopicArn: config['embedding:alarmTopicArn'],
+    ...over,
+  };
 }
 
 /** The embedding ECS service. */
@@ -50,14 +73,14 @@ export function describeInvariants(getRun: () => ProgramRun, x: Expectations): v
   const run = () => getRun();
 
   describe('embedding ECS service', () => {
-    it('runs the configured number of Fargate tasks, with no load balancer and no public IP, in the cluster', () => {
+    it('runs the configured number of Fargate tasks, with no load balancer, in the cluster; a public IP only with egress=public-ip', () => {
       const svc = embeddingService(run()).inputs;
       expect(svc.name).toBe('embedding-service');
       expect(svc.desiredCount).toBe(x.desiredCount);
       expect(svc.launchType).toBe('FARGATE');
       expect(svc.cluster).toBe(x.clusterArn());
       expect(svc.loadBalancers ?? []).toEqual([]);
-      expect(svc.networkConfiguration.assignPublicIp).toBe(false);
+      expect(svc.networkConfiguration.assignPublicIp).toBe(x.publicIp);
       expect(svc.networkConfiguration.securityGroups).toEqual([embeddingSecurityGroupId(run())]);
     });
 
@@ -90,18 +113,17 @@ export function describeInvariants(getRun: () => ProgramRun, x: Expectations): v
       expect(sg.egress ?? []).toEqual([]);
     });
 
-    it('admits exactly TCP 8003 from the Django and chat security groups and no CIDR', () => {
+    it("admits exactly TCP 8003 from the clients' security groups, each once, and no CIDR", () => {
       const sgId = embeddingSecurityGroupId(run());
       const ingress = run().ofType(T.ingress).filter((r) => r.inputs.securityGroupId === sgId);
-      expect(ingress).toHaveLength(2);
+      expect(ingress).toHaveLength(x.clientSecurityGroupIds().length);
       for (const rule of ingress) {
         expect(rule.inputs).toMatchObject({ ipProtocol: 'tcp', fromPort: 8003, toPort: 8003 });
         expect(rule.inputs.cidrIpv4).toBeUndefined();
         expect(rule.inputs.cidrIpv6).toBeUndefined();
         expect(rule.inputs.prefixListId).toBeUndefined();
       }
-      const { django, chat } = x.clientSecurityGroupIds();
-      expect(ingress.map((r) => r.inputs.referencedSecurityGroupId).sort()).toEqual([django, chat].sort());
+      expect(ingress.map((r) => r.inputs.referencedSecurityGroupId).sort()).toEqual([...x.clientSecurityGroupIds()].sort());
     });
 
     it('lets out only HTTPS', () => {
@@ -130,6 +152,11 @@ export function describeInvariants(getRun: () => ProgramRun, x: Expectations): v
     const task = () => run().one(T.taskDefinition, 'embedding-task');
     const app = () => containersOf(task()).find((c) => c.name === 'embedding');
     const collector = () => containersOf(task()).find((c) => c.name === 'otel-collector');
+
+    it('every task definition the stack registers stays registered when replaced (skipDestroy: the rollback target)', () => {
+      expect(run().ofType(T.taskDefinition).length).toBeGreaterThan(0);
+      for (const td of run().ofType(T.taskDefinition)) expect([td.name, td.inputs.skipDestroy]).toEqual([td.name, true]);
+    });
 
     it('is a Fargate awsvpc task with the configured cpu and memory', () => {
       expect(task().inputs).toMatchObject({
@@ -281,16 +308,24 @@ export function describeInvariants(getRun: () => ProgramRun, x: Expectations): v
       });
     });
 
-    it('an alarm when fewer than 1 task runs', () => {
+    it('an alarm when no task runs, on the service\'s own AWS/ECS metric (no Container Insights): no data is breaching', () => {
       const alarm = run().one(T.alarm, 'embedding-running-tasks-alarm').inputs;
       expect(alarm).toMatchObject({
-        namespace: 'ECS/ContainerInsights',
-        metricName: 'RunningTaskCount',
+        namespace: 'AWS/ECS',
+        metricName: 'CPUUtilization',
+        statistic: 'SampleCount',
         comparisonOperator: 'LessThanThreshold',
         threshold: 1,
         treatMissingData: 'breaching',
         dimensions: { ClusterName: x.clusterName, ServiceName: 'embedding-service' },
       });
+    });
+
+    it('every alarm notifies embedding:alarmTopicArn (alarm and OK), or nobody when unset', () => {
+      for (const alarm of run().ofType(T.alarm)) {
+        expect(alarm.inputs.alarmActions).toEqual(x.alarmTopicArn === undefined ? [] : [x.alarmTopicArn]);
+        expect(alarm.inputs.okActions).toEqual(alarm.inputs.alarmActions);
+      }
     });
 
     it('an alarm on the queue depth the collector publishes (awsemf, no dimensions); no data alarms too', () => {
@@ -315,26 +350,25 @@ export function describeInvariants(getRun: () => ProgramRun, x: Expectations): v
   });
 
   describe('clients', () => {
-    if (!x.wired) return;
-    const clientTask = (kind: string) => run().one(T.taskDefinition, `${kind}-task`);
-
-    it('both client task definitions get EMBEDDING_SERVICE_URL', () => {
-      for (const kind of ['django', 'chat']) {
-        const [container] = containersOf(clientTask(kind));
-        expect(envOf(container).EMBEDDING_SERVICE_URL).toBe('http://embedding.superschedules.local:8003');
+    it('stage 2 sets one variable per client, after the embedding service; stage 1 touches no client', () => {
+      const variables = run().ofType(T.serviceVariable);
+      if (!x.wired) {
+        expect(variables).toEqual([]);
+        return;
+      }
+      expect(variables.length).toBeGreaterThan(0);
+      for (const v of variables) {
+        expect(v.inputs).toMatchObject({ variable: 'EMBEDDING_SERVICE_URL', value: 'http://embedding.superschedules.local:8003' });
+        expect(v.dependencies).toContain(embeddingService(run()).urn);
       }
     });
 
-    it('client services roll only after the embedding service (dependsOn)', () => {
-      const embeddingUrn = embeddingService(run()).urn;
-      expect(embeddingUrn).toMatch(/embedding-service$/);
-      for (const kind of ['django', 'chat']) expect(run().one(T.ecsService, `${kind}-service`).dependencies).toContain(embeddingUrn);
-    });
-
-    it('client services run in their own security groups', () => {
-      const { django, chat } = x.clientSecurityGroupIds();
-      expect(run().one(T.ecsService, 'django-service').inputs.networkConfiguration.securityGroups).toEqual([django]);
-      expect(run().one(T.ecsService, 'chat-service').inputs.networkConfiguration.securityGroups).toEqual([chat]);
+    it('declares no ECS service, task definition, log group or role of a client', () => {
+      expect(run().ofType(T.ecsService).map((r) => r.name)).toEqual(['embedding-service']);
+      expect(run().ofType(T.taskDefinition).map((r) => r.name)).toEqual(['embedding-task']);
+      expect(run().ofType(T.logGroup).map((r) => r.inputs.name).sort()).toEqual(['/ecs/embedding-service', '/ecs/embedding-service/otel-metrics']);
+      expect(run().ofType('aws:iam/role:Role').map((r) => r.name).sort()).toEqual(['embedding-execution-role', 'embedding-task-role']);
+      expect(run().resources.filter((r) => r.retainOnDelete).map((r) => r.name)).toEqual([]);
     });
   });
 
