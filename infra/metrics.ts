@@ -33,6 +33,7 @@ export const EXPORTED_METRICS: readonly ExportedMetric[] = Object.freeze([
   { name: REQUEST_DURATION_METRIC, kind: 'histogram', dimensions: [['route', 'status']] },
   // Queue depth, batches and stage timings.
   plain(QUEUED_TEXTS_METRIC, 'gauge'),
+  plain('embedding_http_requests_in_flight', 'gauge'),
   plain('embedding_batch_size', 'histogram'),
   plain('embedding_batch_padded_tokens', 'histogram'),
   plain('embedding_tokenize_duration_seconds', 'histogram'),
