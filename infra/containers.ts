@@ -35,10 +35,16 @@ export const OTLP_HTTP_ENDPOINT = 'http://127.0.0.1:4318';
 /** Non-root: the `node` user (uid/gid 1000) of the node base image, also set by the Dockerfile. */
 export const APP_USER = '1000:1000';
 
-/** Container health check: GET /health with Node's fetch (the image has no curl). */
+/**
+ * Container health check: GET /health with Node's fetch (the image has no curl), where the server
+ * listens: HOST itself, or loopback when HOST is a wildcard (0.0.0.0, ::), on PORT, else `port`.
+ * The Dockerfile's HEALTHCHECK is this command for port 8003 (a test compares them).
+ */
 export function healthCheckCommand(port: number): string[] {
   const script =
-    `fetch('http://127.0.0.1:${port}/health')` +
+    "const h=process.env.HOST||'0.0.0.0';" +
+    "const a=h==='0.0.0.0'?'127.0.0.1':h==='::'?'[::1]':h.includes(':')?'['+h+']':h;" +
+    `fetch('http://'+a+':'+(process.env.PORT||${port})+'/health')` +
     '.then((r)=>process.exit(r.status===200?0:1)).catch(()=>process.exit(1))';
   return ['CMD', 'node', '-e', script];
 }
@@ -82,8 +88,9 @@ export function inferenceThreads(taskCpu: number): number {
 /**
  * The app container (one Node process, read-only root fs, health check on /health) and the ADOT
  * collector sidecar: traces from the app over loopback, metrics scraped from the app's /metrics.
- * No /tmp mount: the app writes nothing at run time (the model is in the image; a download, which
- * the image never needs, writes next to the model, not to /tmp).
+ * No /tmp mount: the app writes nothing at run time (the model is in the image, so no download;
+ * onnxruntime's telemetry, which would write under ~/.cache and /tmp, is off). The environment
+ * repeats the image's (a test compares them), so the task runs the same whatever the image sets.
  */
 export function embeddingContainers(p: EmbeddingContainersParams): ContainerDefinition[] {
   const app: ContainerDefinition = {
@@ -98,6 +105,8 @@ export function embeddingContainers(p: EmbeddingContainersParams): ContainerDefi
       NODE_ENV: 'production',
       PORT: String(p.port),
       EMBEDDING_MODEL_DIR: MODEL_DIR,
+      MODEL_AUTO_DOWNLOAD: 'false',
+      ORT_DISABLE_TELEMETRY: '1',
       LOG_LEVEL: p.logLevel,
       SHUTDOWN_GRACE_MS: String(p.shutdownGraceMs),
       ORT_INTRA_OP_THREADS: String(inferenceThreads(p.taskCpu)),

@@ -51,6 +51,11 @@ export class InferenceThread {
 
   /** Starts a thread and resolves once its session is loaded; rejects if loading fails. */
   static start(init: WorkerInit, onEnd: (thread: InferenceThread, error: Error) => void): Promise<InferenceThread> {
+    // onnxruntime-node 1.30 on Linux starts Microsoft's telemetry with its first session unless
+    // ORT_DISABLE_TELEMETRY is 1/true/yes/on/y: it writes ~/.cache/Microsoft/DeveloperTools/.onnxruntime/
+    // and /tmp/.ses, /tmp/mat-debug-<pid>.log, and uploads over HTTPS. The library reads the process
+    // environment, which a worker's process.env does not change, so it is set here, before the worker.
+    process.env.ORT_DISABLE_TELEMETRY = '1';
     const worker = new Worker(workerScript(), { workerData: init });
     return new Promise<InferenceThread>((resolve, reject) => {
       const onMessage = (message: WorkerMessage) => {

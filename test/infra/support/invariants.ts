@@ -2,6 +2,7 @@
  * Assertions every stack must satisfy, whatever it takes from config and whatever it creates.
  * Each program test file runs the program once and calls `describeInvariants` with what it expects.
  */
+import { healthCheckCommand } from '../../../infra/containers';
 import { ProgramRun, RecordedResource, containersOf, envOf } from './harness';
 // js-yaml ships with @pulumi/pulumi; it has no bundled types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -176,7 +177,7 @@ export function describeInvariants(getRun: () => ProgramRun, x: Expectations): v
       expect(app().healthCheck).toMatchObject({ interval: 30, timeout: 10, retries: 3, startPeriod: 30 });
       const cmd: string[] = app().healthCheck.command;
       expect(cmd.slice(0, 2)).toEqual(['CMD', 'node']);
-      expect(cmd.join(' ')).toContain('http://127.0.0.1:8003/health');
+      expect(cmd).toEqual(healthCheckCommand(8003));
       expect(cmd.join(' ')).not.toMatch(/curl|wget/);
       expect(app().essential).toBe(true);
       expect(app().command).toBeUndefined(); // the image's CMD: one Node process
@@ -195,6 +196,9 @@ export function describeInvariants(getRun: () => ProgramRun, x: Expectations): v
         SHUTDOWN_GRACE_MS: '25000',
         // 512 CPU units = 0.5 vCPU: one onnxruntime thread (more would only contend).
         ORT_INTRA_OP_THREADS: '1',
+        // As the image sets them: the model is in the image; onnxruntime's telemetry is off.
+        MODEL_AUTO_DOWNLOAD: 'false',
+        ORT_DISABLE_TELEMETRY: '1',
       });
     });
 
