@@ -3,6 +3,7 @@
 import json
 import signal
 import threading
+import time
 import unittest
 
 import support
@@ -72,14 +73,19 @@ class AgainstTheService(unittest.TestCase):
 
     def test_after_a_busy_answer_nothing_new_is_sent_until_the_refused_request_is_served(self):
         batch = ["busy %d: jazz night, farmers market" % i for i in range(8)]
-        refused = threading.Event()
+        refused, second_arrived = threading.Event(), threading.Event()
 
         def handle(handler, request, index):
-            if not refused.is_set() and batch[0] in request["body"].decode():
+            body = request["body"].decode()
+            if not refused.is_set() and batch[0] in body:
                 refused.set()
+                second_arrived.wait(5)  # both requests are out when the busy answer comes back
                 support.answer(handler, 503, {"detail": "server is at capacity"}, {"Retry-After": "1"})
-            else:
-                support.relay(handler, request, self.service.url)
+                return
+            if batch[2] in body and not second_arrived.is_set():
+                second_arrived.set()
+                time.sleep(0.5)  # answered once the client has read the busy answer
+            support.relay(handler, request, self.service.url)
 
         stub = support.LoopbackServer(handle)
         self.addCleanup(stub.close)

@@ -208,11 +208,18 @@ describe('TypeScript embedding client', () => {
     it('after a "busy" answer, sends nothing new until the refused request has been served', async () => {
       const input = texts(8, 'busy');
       let refused = false;
+      let secondArrived: () => void = () => {};
+      const second = new Promise<void>((resolve) => (secondArrived = resolve));
       const stub = await startStubServer(async (request, _index, res) => {
         if (!refused && request.body.includes(input[0]!)) {
           refused = true;
+          await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 5000))]); // both requests are out when the busy answer comes back
           res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"detail":"server is at capacity"}');
           return;
+        }
+        if (request.body.includes(input[2]!) && stub.requests.filter((r) => r.body.includes(input[2]!)).length === 1) {
+          secondArrived();
+          await new Promise((resolve) => setTimeout(resolve, 500)); // answered once the client has read the busy answer
         }
         await relay(request, up.url, res);
       });
