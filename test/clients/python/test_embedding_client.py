@@ -14,10 +14,10 @@ import unittest
 
 import support
 
-support.install_stand_ins()
-
-import embedding_client  # noqa: E402  (after the stand-ins)
-from embedding_client import EmbeddingClient, EmbeddingRequestError, EmbeddingServiceUnavailable  # noqa: E402
+embedding_client = support.load_client("urllib")
+EmbeddingClient = embedding_client.EmbeddingClient
+EmbeddingRequestError = embedding_client.EmbeddingRequestError
+EmbeddingServiceUnavailable = embedding_client.EmbeddingServiceUnavailable
 
 
 def texts(n, tag="text"):
@@ -60,8 +60,7 @@ class WithServiceUp(unittest.TestCase):
         self.assertEqual(one.tolist(), support.rounded(support.post_embed(self.url, ["a single text, as Django calls it"]))[0])
         self.assertEqual(client.encode([]).shape, (0, 384))
         self.assertEqual((self.local.texts, client.mode), (0, "service"))
-        self.assertTrue(client.health_check())
-        self.assertTrue(client.warmup())
+        self.assertEqual(client.health_check()["status"], "ok")
 
     def test_caches_1000_texts_keyed_by_lowercased_whitespace_collapsed_text(self):
         client = self.client(service_url=self.relay.url)
@@ -70,20 +69,19 @@ class WithServiceUp(unittest.TestCase):
         self.assertEqual(again.tolist(), first.tolist())
         self.assertEqual(self.relay.embed_sizes(), [1])  # the second came from the cache
         client.encode(texts(1100, "cache"))
-        self.assertEqual(len(client._cache), 1000)
+        self.assertEqual(len(client._embedding_cache), 1000)
 
-    def test_splits_250_texts_into_requests_of_100_and_keeps_their_order_without_falling_back(self):
-        client = self.client(service_url=self.relay.url)
+    def test_splits_250_short_texts_into_requests_of_100_and_keeps_their_order_without_falling_back(self):
+        client = self.client(service_url=self.relay.url, max_batch_chars=10 ** 6, max_in_flight=1)
         batch = texts(250, "bulk")
         vectors = client.encode(batch, use_cache=False)
         self.assertEqual(self.relay.embed_sizes(), [100, 100, 50])
-        expected = support.rounded(support.post_embed(self.url, batch[:100]) + support.post_embed(self.url, batch[100:200])
-                                   + support.post_embed(self.url, batch[200:]))
-        self.assertEqual(rows(vectors), expected)
+        self.assertEqual(rows(vectors), support.rounded([self.relay.answered[text] for text in batch]))
         self.assertEqual((self.local.texts, client.mode), (0, "service"))
 
     def test_raises_a_422_as_the_callers_error_and_never_switches_to_local(self):
-        client = self.client(service_url=self.relay.url, max_batch=101)  # over the service's 100 texts per request
+        # Over the service's 100 texts per request.
+        client = self.client(service_url=self.relay.url, max_batch=101, max_batch_chars=10 ** 6)
         with support.LogRecords() as logs:
             with self.assertRaises(EmbeddingRequestError) as raised:
                 client.encode(texts(101, "too many"), use_cache=False)
@@ -116,14 +114,14 @@ class WithServiceUp(unittest.TestCase):
     def test_get_embedding_client_is_one_client_for_EMBEDDING_SERVICE_URL(self):
         previous = os.environ.get("EMBEDDING_SERVICE_URL")
         os.environ["EMBEDDING_SERVICE_URL"] = self.url
-        embedding_client._client = None
+        embedding_client._embedding_client = None
         try:
             client = embedding_client.get_embedding_client()
             self.assertIs(embedding_client.get_embedding_client(), client)
             self.assertEqual(client.service_url, self.url)
             self.assertEqual(client.encode("from the module-level client").shape, (384,))
         finally:
-            embedding_client._client = None
+            embedding_client._embedding_client = None
             if previous is None:
                 del os.environ["EMBEDDING_SERVICE_URL"]
             else:
@@ -146,7 +144,7 @@ class Outages(unittest.TestCase):
                 self.assertEqual(vectors.shape, (4, 384))
                 self.assertTrue(all(support.is_local(v) for v in vectors))
             self.assertEqual(client.mode, "local")
-            self.assertFalse(client.health_check())
+            self.assertEqual(client.health_check()["status"], "error")
             self.assertEqual(logs.levels(), ["WARNING"])  # the switch, once: not once per call
 
             second = support.ServiceProcess(port=port).wait_healthy()
@@ -228,14 +226,13 @@ class Tracing(unittest.TestCase):
         receiver = support.OtlpReceiver()
         service = support.ServiceProcess(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url).wait_healthy()
         trace_id, parent_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
-        support.FakeTracing.traceparent = "00-%s-%s-01" % (trace_id, parent_id)
-        support.FakeTracing.tracestate = "chat=py"
+        token = support.FakeTracing.set("00-%s-%s-01" % (trace_id, parent_id), "chat=py")
         try:
             client = EmbeddingClient(service.url, local_model=support.FakeLocalModel())
             client.encode("where is the jazz night?", use_cache=False)
             self.assertEqual(service.stop(), 0)  # SIGTERM flushes the exporter
         finally:
-            support.FakeTracing.traceparent = support.FakeTracing.tracestate = None
+            support.FakeTracing.reset(token)
             service.stop(signal.SIGKILL)
             receiver.close()
         server = [s for s in receiver.spans if s["traceId"] == trace_id and s["kind"] == 2]

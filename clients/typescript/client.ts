@@ -1,10 +1,14 @@
+import { boundedMap } from './bounded-map';
 import { EmbeddingServiceUnavailableError, OutageError } from './errors';
 import { FallbackState } from './fallback-state';
+import { InFlightWindow } from './in-flight-window';
+import { checkTexts } from './input-check';
 import { lazyLocalModel, type LocalModel } from './local-model';
+import { defaultMaxBatchChars, planRequests } from './request-plan';
 import { requestEmbeddings, serviceIsReady } from './service-call';
 import type { EmbeddingClient, EmbeddingClientOptions } from './types';
 
-const DEFAULTS = { timeoutMs: 10_000, maxBatch: 100, recheckIntervalMs: 30_000, maxRetries: 3 } as const;
+const DEFAULTS = { timeoutMs: 10_000, maxBatch: 100, maxInFlight: 2, recheckIntervalMs: 30_000, maxRetries: 3 } as const;
 /** A half-open probe is GET /health: it answers at once when the service is up, whatever its load. */
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -26,7 +30,7 @@ export function createEmbeddingClient(options: EmbeddingClientOptions): Embeddin
     }
   };
 
-  const embedChunk = async (texts: readonly string[]): Promise<Float32Array[]> => {
+  const embedChunk = async (texts: readonly string[], onBusy?: () => void): Promise<Float32Array[]> => {
     const route = state.route();
     if (route === 'local') return embedLocally(texts);
     if (route === 'probe') {
@@ -45,6 +49,7 @@ export function createEmbeddingClient(options: EmbeddingClientOptions): Embeddin
         timeoutMs: settings.timeoutMs,
         maxRetries: settings.maxRetries,
         giveUp: () => local !== undefined && state.mode === 'local',
+        ...(onBusy ? { onBusy } : {}),
       });
     } catch (error) {
       if (!(error instanceof OutageError)) throw error;
@@ -54,11 +59,26 @@ export function createEmbeddingClient(options: EmbeddingClientOptions): Embeddin
     }
   };
 
+  // Requests sized by their expected work, a few in flight so the service never waits for the next one, vectors in input order.
   const embed = async (texts: readonly string[]): Promise<Float32Array[]> => {
-    const vectors: Float32Array[] = [];
-    for (let start = 0; start < texts.length; start += settings.maxBatch) {
-      vectors.push(...(await embedChunk(texts.slice(start, start + settings.maxBatch))));
-    }
+    checkTexts(texts);
+    const requests = planRequests(texts, settings.maxBatch, settings.maxBatchChars);
+    if (requests.length <= 1) return texts.length === 0 ? [] : embedChunk(texts);
+    const window = new InFlightWindow(settings.maxInFlight);
+    const answers = await boundedMap(requests, window, async (indices) => {
+      let refused = false;
+      const vectors = await embedChunk(
+        indices.map((i) => texts[i] as string),
+        () => {
+          refused = true;
+          window.narrow();
+        },
+      );
+      if (refused) window.widen(); // the request the service turned away has been served
+      return vectors;
+    });
+    const vectors = new Array<Float32Array>(texts.length);
+    requests.forEach((indices, r) => indices.forEach((index, k) => (vectors[index] = (answers[r] as Float32Array[])[k] as Float32Array)));
     return vectors;
   };
 
@@ -73,16 +93,21 @@ export function createEmbeddingClient(options: EmbeddingClientOptions): Embeddin
 }
 
 function checkedSettings(options: EmbeddingClientOptions) {
+  const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
   const settings = {
-    timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+    timeoutMs,
     maxBatch: options.maxBatch ?? DEFAULTS.maxBatch,
+    maxBatchChars: options.maxBatchChars ?? defaultMaxBatchChars(timeoutMs),
+    maxInFlight: options.maxInFlight ?? DEFAULTS.maxInFlight,
     recheckIntervalMs: options.recheckIntervalMs ?? DEFAULTS.recheckIntervalMs,
     maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
   };
   const problems: string[] = [];
   if (!/^https?:\/\/[^/]/.test(options.url ?? '')) problems.push(`url must be an http(s) URL, got ${JSON.stringify(options.url)}`);
   if (!(settings.timeoutMs > 0)) problems.push('timeoutMs must be positive');
-  if (!Number.isInteger(settings.maxBatch) || settings.maxBatch < 1) problems.push('maxBatch must be a positive integer');
+  for (const name of ['maxBatch', 'maxBatchChars', 'maxInFlight'] as const) {
+    if (!Number.isInteger(settings[name]) || settings[name] < 1) problems.push(`${name} must be a positive integer`);
+  }
   if (!(settings.recheckIntervalMs >= 0)) problems.push('recheckIntervalMs must be 0 or more');
   if (!Number.isInteger(settings.maxRetries) || settings.maxRetries < 0) problems.push('maxRetries must be an integer, 0 or more');
   if (problems.length > 0) throw new RangeError(`createEmbeddingClient: ${problems.join('; ')}`);

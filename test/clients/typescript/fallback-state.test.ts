@@ -1,4 +1,4 @@
-import { FallbackState } from '../../../app/client/fallback-state';
+import { FallbackState } from '../../../clients/typescript/fallback-state';
 
 describe('client fallback state', () => {
   const setup = () => {

@@ -1,7 +1,7 @@
 import { context, propagation } from '@opentelemetry/api';
-import { parseRetryAfter } from '../retry-after';
 import { retryDelayMs } from './backoff';
 import { EmbeddingRequestError, OutageError } from './errors';
+import { parseRetryAfter } from './service-code';
 
 export interface ServiceCallOptions {
   /** Budget for the call, retries and waits included. */
@@ -9,6 +9,8 @@ export interface ServiceCallOptions {
   readonly maxRetries: number;
   /** Checked before each retry: stop early (e.g. another call has already switched to the local model). */
   readonly giveUp: () => boolean;
+  /** Called when the service answers "busy, come back later" (a Retry-After), before the wait. */
+  readonly onBusy?: () => void;
 }
 
 type Attempt = { readonly vectors: Float32Array[] } | { readonly retry: string; readonly retryAfterMs?: number };
@@ -20,18 +22,23 @@ const isRetryableStatus = (status: number) => status === 408 || status === 429 |
  * POST /embed for one chunk of texts. Connection errors, timeouts, 408, 429 and 5xx are retried with
  * jittered backoff (or after the server's Retry-After) while the budget lasts, then reported as an
  * OutageError; any other 4xx is the caller's input and is thrown as EmbeddingRequestError at once.
+ * An answer that says when to come back (Retry-After: the service is starting or busy, not gone) is
+ * waited for as long as the budget allows; other failures are retried `maxRetries` times.
  */
 export async function requestEmbeddings(baseUrl: string, texts: readonly string[], options: ServiceCallOptions): Promise<Float32Array[]> {
   const deadline = Date.now() + options.timeoutMs;
   const body = JSON.stringify({ texts });
-  for (let retry = 0; ; retry++) {
+  let failures = 0;
+  for (;;) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new OutageError(`no answer within ${options.timeoutMs} ms`);
     const attempt = await postOnce(`${baseUrl}/embed`, body, texts.length, remaining);
     if ('vectors' in attempt) return attempt.vectors;
-    const delay = retryDelayMs(retry + 1, attempt.retryAfterMs);
+    if (attempt.retryAfterMs === undefined) failures++;
+    else options.onBusy?.();
+    const delay = retryDelayMs(Math.max(failures, 1), attempt.retryAfterMs);
     // Out of retries, out of time (a wait that ends past the deadline is no use), or no longer needed.
-    if (retry >= options.maxRetries || Date.now() + delay >= deadline || options.giveUp()) throw new OutageError(attempt.retry);
+    if (failures > options.maxRetries || Date.now() + delay >= deadline || options.giveUp()) throw new OutageError(attempt.retry);
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }

@@ -1,4 +1,4 @@
-import type { EmbeddingModel } from '../model';
+import { importServiceModel, type EmbeddingModel } from './service-code';
 import type { LocalModelOptions } from './types';
 
 /** Rows per local inference run: bounds the memory a long input takes on the caller's machine. */
@@ -27,7 +27,7 @@ export function lazyLocalModel(options: LocalModelOptions): LocalModel {
   let current: Loaded | undefined;
 
   const load = async (): Promise<EmbeddingModel> => {
-    const { loadEmbeddingModel } = await import('../model');
+    const { loadEmbeddingModel } = await importServiceModel();
     return loadEmbeddingModel({
       dir: options.modelDir,
       onnxFile: options.onnxFile ?? 'onnx/model.onnx',

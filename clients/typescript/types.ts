@@ -6,6 +6,10 @@ export interface EmbeddingClientOptions {
   readonly timeoutMs?: number;
   /** Texts per request; longer inputs are split and the vectors concatenated in order (default 100, the service's limit). */
   readonly maxBatch?: number;
+  /** Characters per request, a text counting up to 1,200 (its first 256 tokens); default 200 per second of `timeoutMs` (2,000). */
+  readonly maxBatchChars?: number;
+  /** Requests of one `embed` call sent before the earlier ones have answered (default 2), so the service never waits for the next. */
+  readonly maxInFlight?: number;
   /** After an outage, how long the client uses the local model before it tries the service again (default 30 000). */
   readonly recheckIntervalMs?: number;
   /** Retries of one request after a connection error, a timeout, a 429 or a 5xx (default 3), within `timeoutMs`. */

@@ -1,5 +1,5 @@
-import { backoffMs, retryDelayMs } from '../../../app/client/backoff';
-import { parseRetryAfter } from '../../../app/retry-after';
+import { backoffMs, retryDelayMs } from '../../../clients/typescript/backoff';
+import { parseRetryAfter } from '../../../clients/typescript/service-code';
 
 describe('client backoff', () => {
   it('doubles the ceiling of a full-jitter backoff per retry, up to 2 s', () => {
