@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, serviceVariables } from '../app/config';
+import { DEFAULT_ONNX_FILE } from '../app/defaults';
 import { REPO_ROOT, SYNTHETIC_MODEL_CACHE } from '../scripts/repo-paths';
 import { ensureSyntheticModel } from '../scripts/synthetic-model/cached';
 import { SYNTHETIC_INT8_FILE } from '../scripts/synthetic-model/types';
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
   const context: ServerContext = { repo: REPO, modelDir, tuning: serviceVariables(process.env), stack, logDir };
   // The main table's servers run with the task definition of a task the size of this machine (its CPUs as CPU units).
   const machineTaskCpu = machine.nproc * 1024;
-  const intraOpThreads = loadConfig({ ...appContainerEnvironment(stack, machineTaskCpu), ...context.tuning }).inference.intraOpThreads;
+  const intraOpThreads = loadConfig({ ...appContainerEnvironment(stack, machineTaskCpu), ...context.tuning }).session.intraOpThreads;
   const tokens = await measureTokenStats(modelDir);
   log(`model ${modelDir}; task definition for ${machineTaskCpu} CPU units: intra-op threads ${intraOpThreads}; logs in ${path.relative(REPO, logDir)}/`);
   log(`mean tokens per text: ${tokens.map((t) => `${t.kind} ${t.mean.toFixed(1)} (${t.min}-${t.max})`).join(', ')}`);
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
   }
   const worst = options.only.has('worst') ? await timer.time('worst', () => benchWorstCase(context, ours('production'), options)) : undefined;
   const rawEnv = { ...context.tuning, ORT_INTRA_OP_THREADS: String(intraOpThreads) };
-  const raw = options.only.has('raw') ? await timer.time('raw', () => benchRaw(modelDir, 'onnx/model.onnx', rawEnv, options)) : undefined;
+  const raw = options.only.has('raw') ? await timer.time('raw', () => benchRaw(modelDir, DEFAULT_ONNX_FILE, rawEnv, options)) : undefined;
   const rawInt8 = options.only.has('raw') ? await timer.time('raw int8', () => benchRaw(modelDir, SYNTHETIC_INT8_FILE, rawEnv, options)) : undefined;
   const shape = options.taskShape ?? { cpuUnits: stack.cpu, memoryMiB: stack.memory };
   const taskShape = options.only.has('task')
