@@ -30,6 +30,8 @@ interface Admitted {
   readonly texts: number;
   tokens: number;
   served: number;
+  /** Bulk: when it should be done (`performance.now()` time), set at admission from its own work. */
+  readonly finishBy: number;
 }
 
 /**
@@ -40,16 +42,33 @@ interface Admitted {
 const ADMISSION_HEADROOM = 0.5;
 
 /**
- * How much slower than alone a bulk request may expect to finish because of the work admitted
- * with it (other bulk requests share the bulk lane fairly, and queries go first): beyond this the
- * service is overloaded for bulk work. Four bulk requests of one size served at once stay within
- * it (two Celery workers with two requests in flight each); a fifth is admitted only if the
- * others are nearly done or its own work is short. Sharing makes every admitted bulk request
- * slower, so the limit also bounds how late an admitted one finishes.
+ * How much slower than alone a bulk request may be made to finish by the work admitted with it
+ * (other bulk requests share the bulk lane fairly, and queries go first), beyond the headroom of
+ * half the wait bound: two bulk requests of any size share the lane (two Celery workers), more only
+ * while their work is short next to that headroom. Sharing slows every bulk request already in the
+ * lane, so a new one is also refused when it would push one of them past its own limit: under a
+ * flood, admitted bulk requests finish about as soon as they would have behind a first-come queue.
  */
-const BULK_SLOWDOWN_LIMIT = 4;
+const BULK_SLOWDOWN_LIMIT = 2;
 
 const remaining = (request: Admitted) => Math.max(0, request.tokens - request.served);
+
+/**
+ * When each of these bulk remainders would be done with the lane shared fairly, in tokens of work
+ * from now: a request waits for its own remainder and, of every other one, as much as its own
+ * remainder or that one's, whichever is smaller (fair queuing gives each the same share until the
+ * smaller is done). Returned in the order given.
+ */
+function fairFinishTokens(remainders: readonly number[]): number[] {
+  const order = remainders.map((tokens, index) => ({ tokens, index })).sort((a, b) => a.tokens - b.tokens);
+  const finish = new Array<number>(remainders.length);
+  let smaller = 0;
+  order.forEach(({ tokens, index }, rank) => {
+    finish[index] = smaller + tokens * (order.length - rank);
+    smaller += tokens;
+  });
+  return finish;
+}
 const retryAfterSeconds = (excessMs: number) => Math.min(30, Math.max(1, Math.ceil(excessMs / 1000)));
 
 /**
@@ -63,8 +82,10 @@ const retryAfterSeconds = (excessMs: number) => Math.min(30, Math.max(1, Math.ce
  *   over half of `maxQueueWaitMs`.
  * - Bulk: judged by when it can finish. The bulk lane is shared fairly, so it finishes after its own
  *   work, the interactive work, and of every other bulk request as much as its own size or that
- *   request's remainder, whichever is smaller; refused when that is over half of `maxQueueWaitMs`
- *   plus `BULK_SLOWDOWN_LIMIT` times its own work. A large request alone is never refused.
+ *   request's remainder, whichever is smaller. It may take half of `maxQueueWaitMs` plus
+ *   `BULK_SLOWDOWN_LIMIT` times its own work; it is refused when it would take longer, or would
+ *   push a bulk request admitted before it past that request's own allowance. A large request alone
+ *   is never refused.
  *
  * An idle service admits anything (the configuration guarantees that the largest request fits the text limit).
  */
@@ -103,7 +124,7 @@ export class Admission {
     if (this.closed) throw shuttingDown();
     const lane = this.laneFor(texts);
     if (this.admittedTexts > 0) this.refuseIfOverloaded(lane, texts, estimatedTokens);
-    const request: Admitted = { lane, texts, tokens: estimatedTokens, served: 0 };
+    const request: Admitted = { lane, texts, tokens: estimatedTokens, served: 0, finishBy: performance.now() + this.bulkAllowanceMs(estimatedTokens) };
     this.admitted.add(request);
     this.admittedTexts += texts;
     let released = false;
@@ -140,11 +161,15 @@ export class Admission {
       }
       return;
     }
-    const finishMs = this.bulkFinishMs(tokens);
-    const allowedMs = this.targetMs() + BULK_SLOWDOWN_LIMIT * this.cost.expectedMs(tokens);
-    if (finishMs > allowedMs) {
-      this.refuse(lane, 'bulk_finish', `server is at capacity (this request would finish in about ${Math.round(finishMs)} ms, ${BULK_SLOWDOWN_LIMIT}× its own work at most); retry shortly`, retryAfterSeconds(finishMs - allowedMs));
+    const lateMs = this.bulkLatenessMs(tokens);
+    if (lateMs > 0) {
+      this.refuse(lane, 'bulk_finish', `server is at capacity (bulk work admitted would finish about ${Math.round(lateMs)} ms later than allowed); retry shortly`, retryAfterSeconds(lateMs));
     }
+  }
+
+  /** How long a bulk request of `tokens` tokens may take: half the wait bound plus its own work, slowed by sharing at most BULK_SLOWDOWN_LIMIT times. */
+  private bulkAllowanceMs(tokens: number): number {
+    return this.targetMs() + BULK_SLOWDOWN_LIMIT * this.cost.expectedMs(tokens);
   }
 
   private refuse(lane: Lane, reason: ShedReason, message: string, retryAfter?: number): never {
@@ -162,10 +187,21 @@ export class Admission {
     return this.cost.expectedMs(tokens);
   }
 
-  /** When a new bulk request of `tokens` tokens would finish with the bulk lane shared fairly. */
-  private bulkFinishMs(tokens: number): number {
-    let ahead = tokens;
-    for (const request of this.admitted) ahead += request.lane === 'interactive' ? remaining(request) : Math.min(remaining(request), tokens);
-    return this.cost.expectedMs(ahead);
+  /**
+   * With a new bulk request of `tokens` tokens admitted, how far past its allowance the latest of
+   * the bulk requests (it included) would finish; zero or less when every one is on time. Queries
+   * go first, so their work delays every bulk request.
+   */
+  private bulkLatenessMs(tokens: number): number {
+    const now = performance.now();
+    const bulk: Admitted[] = [];
+    let interactive = 0;
+    for (const request of this.admitted) {
+      if (request.lane === 'interactive') interactive += remaining(request);
+      else bulk.push(request);
+    }
+    const finish = fairFinishTokens([...bulk.map(remaining), tokens]);
+    const finishBy = [...bulk.map((request) => request.finishBy), now + this.bulkAllowanceMs(tokens)];
+    return Math.max(...finish.map((work, i) => now + this.cost.expectedMs(interactive + work) - (finishBy[i] as number)));
   }
 }
