@@ -9,6 +9,8 @@ export interface AdmissionOptions {
   readonly maxQueueWaitMs: number;
   /** Requests of at most this many texts are interactive. */
   readonly interactiveMaxTexts: number;
+  /** What a bulk run lasts: a bulk request's turn in the lane (queue.ts). */
+  readonly runTargetMs: number;
   readonly runDeadline: RunDeadlinePolicy;
 }
 
@@ -52,24 +54,28 @@ const ADMISSION_HEADROOM = 0.5;
 const BULK_SLOWDOWN_LIMIT = 2;
 
 const remaining = (request: Admitted) => Math.max(0, request.tokens - request.served);
+const retryAfterSeconds = (excessMs: number) => Math.min(30, Math.max(1, Math.ceil(excessMs / 1000)));
 
 /**
- * When each of these bulk remainders would be done with the lane shared fairly, in tokens of work
- * from now: a request waits for its own remainder and, of every other one, as much as its own
- * remainder or that one's, whichever is smaller (fair queuing gives each the same share until the
- * smaller is done). Returned in the order given.
+ * When bulk requests with these remainders would be done, in tokens of work from now, as the bulk
+ * lane serves them: in turns of `quantum` tokens, so a request waits for its own remainder and, of
+ * every other one, as much as its own remainder (or one turn, if that is more) or that one's,
+ * whichever is smaller. `extra` is a newcomer's remainder, added to the others; its own finish is
+ * the last one returned.
  */
-function fairFinishTokens(remainders: readonly number[]): number[] {
-  const order = remainders.map((tokens, index) => ({ tokens, index })).sort((a, b) => a.tokens - b.tokens);
-  const finish = new Array<number>(remainders.length);
-  let smaller = 0;
-  order.forEach(({ tokens, index }, rank) => {
-    finish[index] = smaller + tokens * (order.length - rank);
-    smaller += tokens;
-  });
-  return finish;
+function finishTokens(remainders: readonly number[], quantum: number, extra: number): number[] {
+  const all = [...remainders, extra];
+  const sorted = [...all].sort((a, b) => a - b);
+  const prefix = [0];
+  for (const tokens of sorted) prefix.push((prefix[prefix.length - 1] as number) + tokens);
+  // Σ min(r, cap) over every remainder r, itself included.
+  const cappedSum = (cap: number) => {
+    let below = 0;
+    while (below < sorted.length && (sorted[below] as number) < cap) below++;
+    return (prefix[below] as number) + cap * (sorted.length - below);
+  };
+  return all.map((tokens) => cappedSum(Math.max(tokens, quantum)) - Math.max(tokens, quantum) + tokens);
 }
-const retryAfterSeconds = (excessMs: number) => Math.min(30, Math.max(1, Math.ceil(excessMs / 1000)));
 
 /**
  * Admission control up front: a request takes a permit or is refused at once (503 overloaded),
@@ -80,12 +86,13 @@ const retryAfterSeconds = (excessMs: number) => Math.min(30, Math.max(1, Math.ce
  * - Interactive (at most `interactiveMaxTexts` texts): judged by its wait, the interactive work
  *   admitted ahead of it (bulk work never delays it by more than one run): refused when that is
  *   over half of `maxQueueWaitMs`.
- * - Bulk: judged by when it can finish. The bulk lane is shared fairly, so it finishes after its own
- *   work, the interactive work, and of every other bulk request as much as its own size or that
- *   request's remainder, whichever is smaller. It may take half of `maxQueueWaitMs` plus
- *   `BULK_SLOWDOWN_LIMIT` times its own work; it is refused when it would take longer, or would
- *   push a bulk request admitted before it past that request's own allowance. A large request alone
- *   is never refused.
+ * - Bulk: judged by when it would start and when it can finish. It starts after the queries and
+ *   a turn of each bulk request ahead of it: refused when that is over half of `maxQueueWaitMs`.
+ *   The bulk lane is shared in turns, so it finishes after its own work, the queries', and of every
+ *   other bulk request as much as its own size or that request's remainder, whichever is smaller.
+ *   It may take half of `maxQueueWaitMs` plus `BULK_SLOWDOWN_LIMIT` times its own work; it is
+ *   refused when it would take longer, or would push a bulk request admitted before it past that
+ *   request's own allowance. A large request alone is never refused.
  *
  * An idle service admits anything (the configuration guarantees that the largest request fits the text limit).
  */
@@ -161,6 +168,10 @@ export class Admission {
       }
       return;
     }
+    const startMs = this.bulkStartMs();
+    if (startMs > this.targetMs()) {
+      this.refuse(lane, 'queue_wait', `server is at capacity (expected wait ${Math.round(startMs)} ms, limit ${this.options.maxQueueWaitMs} ms); retry shortly`, retryAfterSeconds(startMs - this.targetMs()));
+    }
     const lateMs = this.bulkLatenessMs(tokens);
     if (lateMs > 0) {
       this.refuse(lane, 'bulk_finish', `server is at capacity (bulk work admitted would finish about ${Math.round(lateMs)} ms later than allowed); retry shortly`, retryAfterSeconds(lateMs));
@@ -169,7 +180,7 @@ export class Admission {
 
   /** How long a bulk request of `tokens` tokens may take: half the wait bound plus its own work, slowed by sharing at most BULK_SLOWDOWN_LIMIT times. */
   private bulkAllowanceMs(tokens: number): number {
-    return this.targetMs() + BULK_SLOWDOWN_LIMIT * this.cost.expectedMs(tokens);
+    return this.targetMs() + BULK_SLOWDOWN_LIMIT * this.cost.cautiousMs(tokens);
   }
 
   private refuse(lane: Lane, reason: ShedReason, message: string, retryAfter?: number): never {
@@ -184,7 +195,20 @@ export class Admission {
   private interactiveWaitMs(): number {
     let tokens = 0;
     for (const request of this.admitted) if (request.lane === 'interactive') tokens += remaining(request);
-    return this.cost.expectedMs(tokens);
+    return this.cost.cautiousMs(tokens);
+  }
+
+  /** A bulk run's worth of tokens: a bulk request's turn. */
+  private quantum(): number {
+    return this.cost.tokensWithin(this.options.runTargetMs) ?? 0;
+  }
+
+  /** When a new bulk request would start: after the queries and a turn of each bulk request before it. */
+  private bulkStartMs(): number {
+    const quantum = this.quantum();
+    let tokens = 0;
+    for (const request of this.admitted) tokens += request.lane === 'interactive' ? remaining(request) : Math.min(remaining(request), quantum);
+    return this.cost.cautiousMs(tokens);
   }
 
   /**
@@ -200,8 +224,8 @@ export class Admission {
       if (request.lane === 'interactive') interactive += remaining(request);
       else bulk.push(request);
     }
-    const finish = fairFinishTokens([...bulk.map(remaining), tokens]);
+    const finish = finishTokens(bulk.map(remaining), this.quantum(), tokens);
     const finishBy = [...bulk.map((request) => request.finishBy), now + this.bulkAllowanceMs(tokens)];
-    return Math.max(...finish.map((work, i) => now + this.cost.expectedMs(interactive + work) - (finishBy[i] as number)));
+    return Math.max(...finish.map((work, i) => now + this.cost.cautiousMs(interactive + work) - (finishBy[i] as number)));
   }
 }

@@ -37,10 +37,11 @@ export interface RunBudget {
   readonly bulkTokens: number | undefined;
 }
 
-/** A bulk request's texts not yet run, shortest first, and how much of the lane it has had (fair queuing, in tokens). */
+/** A bulk request's texts not yet run, shortest first, and the tokens its current turn may still take. */
 interface BulkFlow {
+  readonly request: QueuedRequest;
   readonly pending: Entry[];
-  tag: number;
+  credit: number;
 }
 
 /** How many waiting texts the interactive planner looks over: a few runs' worth, so grouping by length has something to group. */
@@ -52,27 +53,30 @@ const WINDOW_RUNS = 4;
  * - Interactive requests (queries) queue first come, first served, and every run takes from them
  *   while any wait: the batch that holds the oldest waiting text, planned over a window of the
  *   oldest texts (sorted by length, cut within the row and padded-token budget; see plan.ts).
- * - Bulk requests share what is left fairly by tokens (start-time fair queuing): each request keeps
- *   a tag, the tokens it has been served; a run takes texts, shortest first, from the request with
- *   the smallest tag, until the run's time target (in tokens, from the run-cost estimate), rows or
- *   padded tokens are reached. A request that joins starts level with the least-served one, so two
- *   bulk callers get half the lane each, whatever their request sizes.
+ * - Bulk requests take turns (deficit round robin): in the order they arrived, each turn may take
+ *   a run's worth of tokens (the `quantum`: what fits the run time target at the measured cost),
+ *   its shortest texts first, then the request goes to the back of the line. A request smaller than
+ *   a turn is served whole in its turn (bulk requests that come in a flood finish one after another,
+ *   as from a first-come queue); larger ones alternate a turn at a time, so two bulk callers get half
+ *   the lane each whatever their request sizes, and a newcomer starts after one turn of each request
+ *   ahead of it, never after their whole backlog. A run is filled from the next requests in line
+ *   when the current one has no more texts, until the run's tokens, rows or padded tokens are
+ *   reached; before any run was measured a bulk run holds one text.
  */
 export class RequestQueue {
   private interactive: Entry[] = [];
-  private readonly bulk = new Map<QueuedRequest, BulkFlow>();
-  /** The bulk lane's virtual time: the smallest tag of the requests in it (new requests start there). */
-  private virtualTime = 0;
+  /** Bulk requests in the order of their turns; the first is taking its turn. */
+  private bulk: BulkFlow[] = [];
 
   /** Texts waiting for a run. */
   get size(): number {
     let size = this.interactive.length;
-    for (const flow of this.bulk.values()) size += flow.pending.length;
+    for (const flow of this.bulk) size += flow.pending.length;
     return size;
   }
 
   get isEmpty(): boolean {
-    return this.interactive.length === 0 && this.bulk.size === 0;
+    return this.interactive.length === 0 && this.bulk.length === 0;
   }
 
   push(request: QueuedRequest, texts: readonly TokenizedText[]): void {
@@ -82,15 +86,14 @@ export class RequestQueue {
       return;
     }
     entries.sort((a, b) => a.length - b.length);
-    this.bulk.set(request, { pending: entries, tag: this.virtualTime });
+    this.bulk.push({ request, pending: entries, credit: 0 });
   }
 
   /** Takes a request's waiting texts out of the queue (it failed, its caller left); returns how many there were. */
   remove(request: QueuedRequest): number {
     if (request.lane === 'bulk') {
-      const dropped = this.bulk.get(request)?.pending.length ?? 0;
-      this.bulk.delete(request);
-      this.advanceVirtualTime();
+      const dropped = this.bulk.find((flow) => flow.request === request)?.pending.length ?? 0;
+      this.bulk = this.bulk.filter((flow) => flow.request !== request);
       return dropped;
     }
     const before = this.interactive.length;
@@ -105,9 +108,11 @@ export class RequestQueue {
 
   /**
    * Requests that have not started and can no longer start within `maxWaitMs` of being queued: the
-   * bound has passed, or the interactive work ahead of them, at `msPerToken`, would take them past it.
+   * bound has passed, or the work ahead of them at `msPerToken` would take them past it (for a
+   * query, the queries before it; for a bulk request, the queries and a turn, `quantum` tokens at
+   * most, of each bulk request before it).
    */
-  lateStarters(now: number, msPerToken: number | undefined, maxWaitMs: number): QueuedRequest[] {
+  lateStarters(now: number, msPerToken: number | undefined, maxWaitMs: number, quantum = 0): QueuedRequest[] {
     const late = new Set<QueuedRequest>();
     const startsLate = (request: QueuedRequest, tokensAhead: number) =>
       request.startedAt === undefined && now + tokensAhead * (msPerToken ?? 0) - request.enqueuedAt > maxWaitMs;
@@ -116,8 +121,11 @@ export class RequestQueue {
       if (startsLate(entry.request, interactiveTokens)) late.add(entry.request);
       interactiveTokens += entry.length;
     }
-    // Bulk requests start within a run of the interactive work, whatever the bulk work ahead (fair queuing).
-    for (const request of this.bulk.keys()) if (startsLate(request, interactiveTokens)) late.add(request);
+    let ahead = interactiveTokens;
+    for (const flow of this.bulk) {
+      if (startsLate(flow.request, ahead)) late.add(flow.request);
+      ahead += Math.min(remainingTokens(flow), quantum);
+    }
     return [...late];
   }
 
@@ -133,34 +141,36 @@ export class RequestQueue {
 
   private nextBulkRun(budget: RunBudget): Entry[] {
     const run: Entry[] = [];
-    const maxPadded = Math.min(budget.maxPaddedTokens, budget.bulkTokens ?? 0);
+    const quantum = budget.bulkTokens;
+    const maxPadded = Math.min(budget.maxPaddedTokens, quantum ?? 0);
     let longest = 0;
-    for (;;) {
-      const flow = this.leastServed();
-      const next = flow?.pending[0];
-      if (!flow || !next) break;
-      const rows = run.length + 1;
-      const widest = Math.max(longest, next.length);
-      if (run.length > 0 && (rows > budget.maxRows || rows * widest > maxPadded)) break;
-      run.push(next);
-      flow.pending.shift();
-      flow.tag += next.length;
-      longest = widest;
-      if (flow.pending.length === 0) this.bulk.delete(next.request);
-      if (budget.bulkTokens === undefined) break;
+    let full = false;
+    while (!full && this.bulk.length > 0) {
+      const flow = this.bulk[0] as BulkFlow;
+      // A new turn. A text longer than a turn is taken whole; that overdraft is not carried over.
+      if (flow.credit <= 0) flow.credit = quantum ?? 1;
+      let taken = 0;
+      for (const next of flow.pending) {
+        const rows = run.length + 1;
+        const widest = Math.max(longest, next.length);
+        if (run.length > 0 && (rows > budget.maxRows || rows * widest > maxPadded)) {
+          full = true;
+          break;
+        }
+        run.push(next);
+        taken++;
+        flow.credit -= next.length;
+        longest = widest;
+        if (flow.credit <= 0) break;
+      }
+      flow.pending.splice(0, taken);
+      // Before any run was measured a bulk run holds one text.
+      if (quantum === undefined) full = true;
+      if (flow.pending.length === 0) this.bulk.shift();
+      else if (flow.credit <= 0) this.bulk.push(this.bulk.shift() as BulkFlow);
     }
-    this.advanceVirtualTime();
     return run;
   }
-
-  private leastServed(): BulkFlow | undefined {
-    let least: BulkFlow | undefined;
-    for (const flow of this.bulk.values()) if (!least || flow.tag < least.tag) least = flow;
-    return least;
-  }
-
-  private advanceVirtualTime(): void {
-    const least = this.leastServed();
-    if (least) this.virtualTime = least.tag;
-  }
 }
+
+const remainingTokens = (flow: BulkFlow) => flow.pending.reduce((sum, entry) => sum + entry.length, 0);

@@ -2,6 +2,8 @@ import { MovingAverage } from '../moving-average';
 
 /** Share of the newest run in the averages: a machine that slows down is seen within a few runs. */
 const WEIGHT = 0.2;
+/** Runs smaller than this say little about the cost of a token on their own (their fixed cost dominates). */
+const MIN_TOKENS_OF_A_SAMPLE = 128;
 
 export interface RunDeadlinePolicy {
   /** A run's deadline is this multiple of its expected time ... */
@@ -15,12 +17,16 @@ export interface RunDeadlinePolicy {
  * model computes) of the runs that finished, each run weighted by its size, so a run's fixed cost is
  * spread over its tokens. The one estimate behind admission (how long admitted work takes), expiry
  * (who can no longer start in time), the size of bulk runs (how many tokens fit the run target) and
- * run deadlines. Unmeasured until the first run has finished: then admission and expiry count on
- * the text limit and the wait bound alone, and a bulk run holds one text.
+ * run deadlines. Admission and expiry, which must not be caught out by a machine that suddenly
+ * slows down (a flood of requests taking the HTTP thread's share, a neighbour), read the cautious
+ * view: the larger of the average and the last run of some size. Unmeasured until the first run has
+ * finished: then admission and expiry count on the text limit and the wait bound alone, and a bulk
+ * run holds one text.
  */
 export class RunCostEstimator {
   private readonly durationMs = new MovingAverage(WEIGHT);
   private readonly paddedTokens = new MovingAverage(WEIGHT);
+  private lastMsPerToken = 0;
 
   constructor(private readonly deadline: RunDeadlinePolicy) {}
 
@@ -28,6 +34,7 @@ export class RunCostEstimator {
     if (!(paddedTokens > 0) || !(durationMs >= 0)) return;
     this.durationMs.add(durationMs);
     this.paddedTokens.add(paddedTokens);
+    if (paddedTokens >= MIN_TOKENS_OF_A_SAMPLE) this.lastMsPerToken = durationMs / paddedTokens;
   }
 
   /** Milliseconds per padded token; undefined until a run has been measured. */
@@ -40,6 +47,17 @@ export class RunCostEstimator {
   /** The expected time of `tokens` tokens of work; 0 until a run has been measured. */
   expectedMs(tokens: number): number {
     return tokens * (this.msPerToken ?? 0);
+  }
+
+  /** Milliseconds per padded token erring on the slow side (admission, expiry); undefined until a run has been measured. */
+  get cautiousMsPerToken(): number | undefined {
+    const average = this.msPerToken;
+    return average === undefined ? undefined : Math.max(average, this.lastMsPerToken);
+  }
+
+  /** The time of `tokens` tokens of work erring on the slow side; 0 until a run has been measured. */
+  cautiousMs(tokens: number): number {
+    return tokens * (this.cautiousMsPerToken ?? 0);
   }
 
   /** Padded tokens a run may hold to last about `ms`; undefined until a run has been measured. */

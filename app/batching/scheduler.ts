@@ -150,7 +150,7 @@ export class Scheduler {
    * hopeful: the machine slowed down).
    */
   private refuseLateStarters(): void {
-    const late = this.queue.lateStarters(performance.now(), this.admission.cost.msPerToken, this.options.maxQueueWaitMs);
+    const late = this.queue.lateStarters(performance.now(), this.admission.cost.cautiousMsPerToken, this.options.maxQueueWaitMs, this.admission.cost.tokensWithin(this.options.runTargetMs));
     for (const request of late) {
       this.listeners.emit({ type: 'shed', reason: 'expired', lane: request.lane });
       this.fail(request, overloaded(`request could not start within ${this.options.maxQueueWaitMs} ms; retry shortly`));

@@ -2,7 +2,7 @@ import { Admission } from '../../../../app/batching/admission';
 import type { SchedulingEvent } from '../../../../app/batching/events';
 
 describe('Admission', () => {
-  const options = { maxAdmittedTexts: 4, maxQueueWaitMs: 3000, interactiveMaxTexts: 4, runDeadline: { factor: 10, minMs: 1000 } };
+  const options = { maxAdmittedTexts: 4, maxQueueWaitMs: 3000, interactiveMaxTexts: 4, runTargetMs: 100, runDeadline: { factor: 10, minMs: 1000 } };
   const withShed = (overrides = {}) => {
     const admission = new Admission({ ...options, ...overrides });
     const shed: SchedulingEvent[] = [];

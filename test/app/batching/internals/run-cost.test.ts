@@ -34,6 +34,20 @@ describe('RunCostEstimator', () => {
     expect(cost.expectedMs(100)).toBeGreaterThan(35);
   });
 
+  it('errs on the slow side for admission and expiry: the last run of some size counts at once', () => {
+    const cost = new RunCostEstimator({ factor: 10, minMs: 1 });
+    for (let i = 0; i < 10; i++) cost.record(1000, 1000);
+    expect(cost.cautiousMs(100)).toBe(100);
+    cost.record(1000, 3000); // the machine just slowed to 3 ms a token
+    expect(cost.cautiousMsPerToken).toBe(3);
+    expect(cost.msPerToken).toBeLessThan(1.5);
+    cost.record(10, 100); // a tiny run (10 ms a token, mostly fixed cost) is no sign of anything
+    expect(cost.cautiousMsPerToken).toBe(3);
+    cost.record(1000, 1000);
+    expect(cost.cautiousMsPerToken).toBeCloseTo(cost.msPerToken as number);
+    expect(new RunCostEstimator({ factor: 10, minMs: 1 }).cautiousMs(100)).toBe(0);
+  });
+
   it('ignores runs that say nothing', () => {
     const cost = new RunCostEstimator({ factor: 10, minMs: 1 });
     cost.record(0, 10);
