@@ -1,6 +1,6 @@
 import { overloaded, shuttingDown } from '../errors';
 import { Listeners, type Lane, type SchedulingEvent, type ShedReason } from './events';
-import { RunCostEstimator, type RunDeadlinePolicy } from './run-cost';
+import { RunCostEstimator, UNMEASURED_RUN_TOKENS, type RunDeadlinePolicy } from './run-cost';
 
 export interface AdmissionOptions {
   /** Texts admitted and not yet answered; beyond this, new requests are refused. */
@@ -32,8 +32,8 @@ interface Admitted {
   readonly texts: number;
   tokens: number;
   served: number;
-  /** Bulk: when it should be done (`performance.now()` time), set at admission from its own work. */
-  readonly finishBy: number;
+  /** When it was admitted (`performance.now()`); a bulk request's allowance runs from then. */
+  readonly admittedAt: number;
 }
 
 /**
@@ -131,7 +131,7 @@ export class Admission {
     if (this.closed) throw shuttingDown();
     const lane = this.laneFor(texts);
     if (this.admittedTexts > 0) this.refuseIfOverloaded(lane, texts, estimatedTokens);
-    const request: Admitted = { lane, texts, tokens: estimatedTokens, served: 0, finishBy: performance.now() + this.bulkAllowanceMs(estimatedTokens) };
+    const request: Admitted = { lane, texts, tokens: estimatedTokens, served: 0, admittedAt: performance.now() };
     this.admitted.add(request);
     this.admittedTexts += texts;
     let released = false;
@@ -178,9 +178,13 @@ export class Admission {
     }
   }
 
-  /** How long a bulk request of `tokens` tokens may take: half the wait bound plus its own work, slowed by sharing at most BULK_SLOWDOWN_LIMIT times. */
+  /**
+   * How long a bulk request of `tokens` tokens may take from its admission: half the wait bound plus
+   * its own work, slowed by sharing at most BULK_SLOWDOWN_LIMIT times. Its own work is valued at the
+   * current estimate, so a request admitted before the estimate existed is judged like the others.
+   */
   private bulkAllowanceMs(tokens: number): number {
-    return this.targetMs() + BULK_SLOWDOWN_LIMIT * this.cost.cautiousMs(tokens);
+    return this.targetMs() + BULK_SLOWDOWN_LIMIT * this.cost.expectedMs(tokens);
   }
 
   private refuse(lane: Lane, reason: ShedReason, message: string, retryAfter?: number): never {
@@ -200,7 +204,7 @@ export class Admission {
 
   /** A bulk run's worth of tokens: a bulk request's turn. */
   private quantum(): number {
-    return this.cost.tokensWithin(this.options.runTargetMs) ?? 0;
+    return this.cost.tokensWithin(this.options.runTargetMs) ?? UNMEASURED_RUN_TOKENS;
   }
 
   /** When a new bulk request would start: after the queries and a turn of each bulk request before it. */
@@ -208,7 +212,7 @@ export class Admission {
     const quantum = this.quantum();
     let tokens = 0;
     for (const request of this.admitted) tokens += request.lane === 'interactive' ? remaining(request) : Math.min(remaining(request), quantum);
-    return this.cost.cautiousMs(tokens);
+    return this.cost.expectedMs(tokens);
   }
 
   /**
@@ -225,7 +229,7 @@ export class Admission {
       else bulk.push(request);
     }
     const finish = finishTokens(bulk.map(remaining), this.quantum(), tokens);
-    const finishBy = [...bulk.map((request) => request.finishBy), now + this.bulkAllowanceMs(tokens)];
-    return Math.max(...finish.map((work, i) => now + this.cost.cautiousMs(interactive + work) - (finishBy[i] as number)));
+    const finishBy = [...bulk.map((request) => request.admittedAt + this.bulkAllowanceMs(request.tokens)), now + this.bulkAllowanceMs(tokens)];
+    return Math.max(...finish.map((work, i) => now + this.cost.expectedMs(interactive + work) - (finishBy[i] as number)));
   }
 }

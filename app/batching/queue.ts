@@ -33,8 +33,8 @@ export interface RunBudget {
   readonly maxRows: number;
   /** Rows × longest row. */
   readonly maxPaddedTokens: number;
-  /** Padded tokens a bulk run may hold to stay within its time target; undefined before any run was measured (a bulk run then holds one text). */
-  readonly bulkTokens: number | undefined;
+  /** Padded tokens a bulk run (and a bulk request's turn) may hold to stay within its time target. */
+  readonly bulkTokens: number;
 }
 
 /** A bulk request's texts not yet run, shortest first, and the tokens its current turn may still take. */
@@ -61,7 +61,7 @@ const WINDOW_RUNS = 4;
  *   the lane each whatever their request sizes, and a newcomer starts after one turn of each request
  *   ahead of it, never after their whole backlog. A run is filled from the next requests in line
  *   when the current one has no more texts, until the run's tokens, rows or padded tokens are
- *   reached; before any run was measured a bulk run holds one text.
+ *   reached.
  */
 export class RequestQueue {
   private interactive: Entry[] = [];
@@ -142,13 +142,13 @@ export class RequestQueue {
   private nextBulkRun(budget: RunBudget): Entry[] {
     const run: Entry[] = [];
     const quantum = budget.bulkTokens;
-    const maxPadded = Math.min(budget.maxPaddedTokens, quantum ?? 0);
+    const maxPadded = Math.min(budget.maxPaddedTokens, quantum);
     let longest = 0;
     let full = false;
     while (!full && this.bulk.length > 0) {
       const flow = this.bulk[0] as BulkFlow;
       // A new turn. A text longer than a turn is taken whole; that overdraft is not carried over.
-      if (flow.credit <= 0) flow.credit = quantum ?? 1;
+      if (flow.credit <= 0) flow.credit = quantum;
       let taken = 0;
       for (const next of flow.pending) {
         const rows = run.length + 1;
@@ -164,8 +164,6 @@ export class RequestQueue {
         if (flow.credit <= 0) break;
       }
       flow.pending.splice(0, taken);
-      // Before any run was measured a bulk run holds one text.
-      if (quantum === undefined) full = true;
       if (flow.pending.length === 0) this.bulk.shift();
       else if (flow.credit <= 0) this.bulk.push(this.bulk.shift() as BulkFlow);
     }

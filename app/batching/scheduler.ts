@@ -5,6 +5,7 @@ import type { Admission, Permit } from './admission';
 import { Listeners, type SchedulingEvent } from './events';
 import { paddedTokens } from './plan';
 import { RequestQueue, type Entry, type QueuedRequest } from './queue';
+import { UNMEASURED_RUN_TOKENS } from './run-cost';
 
 /** What the scheduler needs from the model: one inference run over a batch, within a deadline. */
 export interface InferenceModel {
@@ -131,7 +132,7 @@ export class Scheduler {
         const run = this.queue.nextRun({
           maxRows: this.options.maxBatchSize,
           maxPaddedTokens: this.options.maxBatchTokens,
-          bulkTokens: this.admission.cost.tokensWithin(this.options.runTargetMs),
+          bulkTokens: this.admission.cost.tokensWithin(this.options.runTargetMs) ?? UNMEASURED_RUN_TOKENS,
         });
         if (run.length === 0) break;
         await this.execute(run);
@@ -150,7 +151,7 @@ export class Scheduler {
    * hopeful: the machine slowed down).
    */
   private refuseLateStarters(): void {
-    const late = this.queue.lateStarters(performance.now(), this.admission.cost.cautiousMsPerToken, this.options.maxQueueWaitMs, this.admission.cost.tokensWithin(this.options.runTargetMs));
+    const late = this.queue.lateStarters(performance.now(), this.admission.cost.cautiousMsPerToken, this.options.maxQueueWaitMs, this.admission.cost.tokensWithin(this.options.runTargetMs) ?? UNMEASURED_RUN_TOKENS);
     for (const request of late) {
       this.listeners.emit({ type: 'shed', reason: 'expired', lane: request.lane });
       this.fail(request, overloaded(`request could not start within ${this.options.maxQueueWaitMs} ms; retry shortly`));

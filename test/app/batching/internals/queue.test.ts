@@ -34,11 +34,11 @@ describe('RequestQueue', () => {
     expect(names(queue.nextRun(small))).toEqual(['2:0', '2:1', '2:2', '2:3']);
   });
 
-  it('fills a bulk run up to the run target in tokens, shortest texts first, and holds one text before any run was measured', () => {
+  it('fills a bulk run up to the run target in tokens, shortest texts first', () => {
     const queue = new RequestQueue();
-    queue.push(request('bulk'), [...fakeTexts(1, 2, 60), ...fakeTexts(1, 3, 30).map((t) => ({ ids: [1, 10 + (t.ids[1] as number), ...t.ids.slice(2)] }))]);
-    expect(names(queue.nextRun({ ...budget, bulkTokens: undefined }))).toEqual(['1:10']);
-    expect(names(queue.nextRun(budget))).toEqual(['1:11', '1:12']); // 2 × 30; a third row would be 3 × 60
+    queue.push(request('bulk'), [...fakeTexts(1, 2, 60), ...fakeTexts(1, 4, 30).map((t) => ({ ids: [1, 10 + (t.ids[1] as number), ...t.ids.slice(2)] }))]);
+    expect(names(queue.nextRun({ ...budget, bulkTokens: 30 }))).toEqual(['1:10']);
+    expect(names(queue.nextRun(budget))).toEqual(['1:11', '1:12', '1:13']); // 3 × 30; a fourth row would be 4 × 60
     expect(names(queue.nextRun(budget))).toEqual(['1:0']); // 60; two would be 120
     const long = new RequestQueue();
     long.push(request('bulk'), fakeTexts(2, 2, 256));
