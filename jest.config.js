@@ -9,8 +9,10 @@ module.exports = {
       roots: ['<rootDir>/test/app', '<rootDir>/test/scripts', '<rootDir>/test/clients', '<rootDir>/test/bench'],
       testMatch: ['**/*.test.ts'],
       transform: tsJest('<rootDir>/tsconfig.test.json'),
-      // Builds dist/ (the worker thread and child processes run the compiled code), then the synthetic models.
+      // Transpiles app/, bench/ and scripts/ for the tests (worker threads and child processes run
+      // compiled code), then makes the synthetic models; the resolver hands tests the compiled modules.
       globalSetup: '<rootDir>/test/app/support/global-setup.ts',
+      resolver: '<rootDir>/test/support/resolve-compiled.js',
     },
     {
       displayName: 'infra',

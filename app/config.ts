@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { availableCpus } from './cpus';
-import { DEFAULT_SUPERVISION } from './model/worker-encoder';
-
-const DEFAULT_MODEL_DIR = './models/all-MiniLM-L6-v2';
+import { DEFAULT_HUB_URL, DEFAULT_MAX_ADMITTED_TEXTS, DEFAULT_MAX_CHARS_PER_TEXT, DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME, DEFAULT_ONNX_FILE } from './defaults';
+import { DEFAULT_SUPERVISION, type SupervisionOptions } from './model/supervisor';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const booleanFlag = (fallback: boolean) =>
@@ -19,22 +18,26 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8003),
   HOST: z.string().min(1).default('0.0.0.0'),
   EMBEDDING_MODEL_DIR: z.string().min(1).default(DEFAULT_MODEL_DIR),
-  EMBEDDING_MODEL_FILE: z.string().min(1).default('onnx/model.onnx'),
-  MODEL_NAME: z.string().min(1).default('all-MiniLM-L6-v2'),
+  EMBEDDING_MODEL_FILE: z.string().min(1).default(DEFAULT_ONNX_FILE),
+  MODEL_NAME: z.string().min(1).default(DEFAULT_MODEL_NAME),
   MODEL_AUTO_DOWNLOAD: booleanFlag(true),
-  HF_ENDPOINT: z.url().default('https://huggingface.co'),
+  HF_ENDPOINT: z.url().default(DEFAULT_HUB_URL),
   MAX_TEXTS_PER_REQUEST: positiveInt(100),
   MAX_OPENAI_INPUTS: positiveInt(2048),
   MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
   MAX_INFLIGHT_BODY_BYTES: positiveInt(16 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
-  MAX_CHARS_PER_TEXT: positiveInt(20_000),
+  MAX_CHARS_PER_TEXT: positiveInt(DEFAULT_MAX_CHARS_PER_TEXT),
   MAX_BATCH_SIZE: positiveInt(64),
   MAX_BATCH_TOKENS: positiveInt(2048),
-  MAX_QUEUED_TEXTS: positiveInt(4096),
+  MAX_ADMITTED_TEXTS: z.coerce.number().int().positive().optional(),
+  /** The former name of MAX_ADMITTED_TEXTS, still read. */
+  MAX_QUEUED_TEXTS: z.coerce.number().int().positive().optional(),
   MAX_QUEUE_WAIT_MS: positiveInt(3000),
-  INFERENCE_TIMEOUT_FACTOR: z.coerce.number().min(1).default(DEFAULT_SUPERVISION.timeoutFactor),
-  INFERENCE_TIMEOUT_MIN_MS: positiveInt(DEFAULT_SUPERVISION.timeoutMinMs),
+  INTERACTIVE_MAX_TEXTS: positiveInt(4),
+  RUN_TARGET_MS: positiveInt(100),
+  INFERENCE_TIMEOUT_FACTOR: z.coerce.number().min(1).default(10),
+  INFERENCE_TIMEOUT_MIN_MS: positiveInt(10_000),
   WORKER_FAILURE_LIMIT: positiveInt(DEFAULT_SUPERVISION.failureLimit),
   WORKER_FAILURE_WINDOW_MS: positiveInt(DEFAULT_SUPERVISION.failureWindowMs),
   ORT_INTRA_OP_THREADS: z.coerce.number().int().positive().optional(),
@@ -55,9 +58,11 @@ export function serviceVariables(env: NodeJS.ProcessEnv): Record<string, string>
   return Object.fromEntries(CONFIG_VARIABLES.flatMap((key) => (env[key] === undefined ? [] : [[key, env[key] as string]])));
 }
 
+/** The configuration, one group per consumer. */
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** Provisioning and loading (prepare-model.ts). */
   readonly model: {
     readonly dir: string;
     readonly onnxFile: string;
@@ -65,7 +70,8 @@ export interface Config {
     readonly autoDownload: boolean;
     readonly hubEndpoint: string;
   };
-  readonly limits: {
+  /** The HTTP server and its routes. */
+  readonly http: {
     /** Texts in one /embed request (the Python service's limit). */
     readonly maxTextsPerRequest: number;
     /** Inputs in one /v1/embeddings request (OpenAI's limit). */
@@ -75,35 +81,39 @@ export interface Config {
     readonly maxInflightBodyBytes: number;
     /** Time a client has to send a whole request (headers and body). */
     readonly requestTimeoutMs: number;
-    readonly maxCharsPerText: number;
   };
-  readonly inference: {
-    readonly maxBatchSize: number;
-    readonly maxBatchTokens: number;
-    /** Texts admitted and not yet answered; beyond, new requests are refused as overloaded. */
-    readonly maxQueuedTexts: number;
-    /** Longest expected wait before a new request's first run; beyond, it is refused as overloaded. */
-    readonly maxQueueWaitMs: number;
+  /** The tokenizer (model/tokenizer.ts). */
+  readonly tokenizer: { readonly maxCharsPerText: number };
+  /** Admission, the queue and the scheduler (batching/). */
+  readonly scheduling: SchedulingConfig;
+  /** The onnxruntime session (model/onnx-encoder.ts). */
+  readonly session: {
     readonly intraOpThreads: number;
     readonly cpuMemArena: boolean;
     readonly allowSpinning: boolean;
-    readonly cacheEntries: number;
   };
-  readonly worker: WorkerSupervision;
+  /** The supervisor of the inference thread (model/supervisor.ts). */
+  readonly supervision: Pick<SupervisionOptions, 'failureLimit' | 'failureWindowMs'>;
+  /** The text → vector cache (embedder.ts); 0 entries turns it off. */
+  readonly cache: { readonly entries: number };
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
   readonly tracing: { readonly otlpEndpoint: string | undefined; readonly serviceName: string };
   readonly shutdownGraceMs: number;
 }
 
-/** How the inference worker is watched: run deadlines, and when repeated failures make the service unhealthy. */
-export interface WorkerSupervision {
-  /** A run's deadline is this multiple of its expected time ... */
-  readonly timeoutFactor: number;
-  /** ... and never shorter than this (also the deadline before any run has been measured). */
-  readonly timeoutMinMs: number;
-  /** This many worker failures (exits, crashes, runs past their deadline) within the window report unhealthy. */
-  readonly failureLimit: number;
-  readonly failureWindowMs: number;
+export interface SchedulingConfig {
+  readonly maxBatchSize: number;
+  readonly maxBatchTokens: number;
+  /** Texts admitted and not yet answered (tokenising, queued or running); beyond, new requests are refused. */
+  readonly maxAdmittedTexts: number;
+  /** Longest wait for a request's first inference run; admission aims at half of it. */
+  readonly maxQueueWaitMs: number;
+  /** Requests of at most this many texts are interactive (queries) and go before bulk work. */
+  readonly interactiveMaxTexts: number;
+  /** What a bulk inference run may last (estimated), so a query waits for at most about this long. */
+  readonly runTargetMs: number;
+  /** A run's deadline: `factor` × its expected time, at least `minMs` (also the deadline before any run was measured). */
+  readonly runDeadline: { readonly factor: number; readonly minMs: number };
 }
 
 export class ConfigError extends Error {
@@ -126,9 +136,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, cpus: () => number = availabl
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const e = parsed.data;
+  const maxAdmittedTexts = e.MAX_ADMITTED_TEXTS ?? e.MAX_QUEUED_TEXTS ?? DEFAULT_MAX_ADMITTED_TEXTS;
   const inconsistent = [
-    ...(e.MAX_QUEUED_TEXTS < Math.max(e.MAX_TEXTS_PER_REQUEST, e.MAX_OPENAI_INPUTS)
-      ? [`MAX_QUEUED_TEXTS (${e.MAX_QUEUED_TEXTS}) must be at least MAX_TEXTS_PER_REQUEST (${e.MAX_TEXTS_PER_REQUEST}) and MAX_OPENAI_INPUTS (${e.MAX_OPENAI_INPUTS}), or the largest allowed request could never be admitted`]
+    ...(e.MAX_ADMITTED_TEXTS !== undefined && e.MAX_QUEUED_TEXTS !== undefined && e.MAX_ADMITTED_TEXTS !== e.MAX_QUEUED_TEXTS
+      ? [`MAX_ADMITTED_TEXTS (${e.MAX_ADMITTED_TEXTS}) and its former name MAX_QUEUED_TEXTS (${e.MAX_QUEUED_TEXTS}) disagree; set only MAX_ADMITTED_TEXTS`]
+      : []),
+    ...(maxAdmittedTexts < Math.max(e.MAX_TEXTS_PER_REQUEST, e.MAX_OPENAI_INPUTS)
+      ? [`MAX_ADMITTED_TEXTS (${maxAdmittedTexts}) must be at least MAX_TEXTS_PER_REQUEST (${e.MAX_TEXTS_PER_REQUEST}) and MAX_OPENAI_INPUTS (${e.MAX_OPENAI_INPUTS}), or the largest allowed request could never be admitted`]
       : []),
     ...(e.MAX_INFLIGHT_BODY_BYTES < e.MAX_BODY_BYTES
       ? [`MAX_INFLIGHT_BODY_BYTES (${e.MAX_INFLIGHT_BODY_BYTES}) must be at least MAX_BODY_BYTES (${e.MAX_BODY_BYTES}), or the largest allowed body could never be read`]
@@ -145,30 +159,30 @@ export function loadConfig(env: NodeJS.ProcessEnv, cpus: () => number = availabl
       autoDownload: e.MODEL_AUTO_DOWNLOAD,
       hubEndpoint: e.HF_ENDPOINT.replace(/\/+$/, ''),
     },
-    limits: {
+    http: {
       maxTextsPerRequest: e.MAX_TEXTS_PER_REQUEST,
       maxOpenAiInputs: e.MAX_OPENAI_INPUTS,
       maxBodyBytes: e.MAX_BODY_BYTES,
       maxInflightBodyBytes: e.MAX_INFLIGHT_BODY_BYTES,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
-      maxCharsPerText: e.MAX_CHARS_PER_TEXT,
     },
-    inference: {
+    tokenizer: { maxCharsPerText: e.MAX_CHARS_PER_TEXT },
+    scheduling: {
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxBatchTokens: e.MAX_BATCH_TOKENS,
-      maxQueuedTexts: e.MAX_QUEUED_TEXTS,
+      maxAdmittedTexts,
       maxQueueWaitMs: e.MAX_QUEUE_WAIT_MS,
+      interactiveMaxTexts: e.INTERACTIVE_MAX_TEXTS,
+      runTargetMs: e.RUN_TARGET_MS,
+      runDeadline: { factor: e.INFERENCE_TIMEOUT_FACTOR, minMs: e.INFERENCE_TIMEOUT_MIN_MS },
+    },
+    session: {
       intraOpThreads: e.ORT_INTRA_OP_THREADS ?? cpus(),
       cpuMemArena: e.ORT_CPU_MEM_ARENA,
       allowSpinning: e.ORT_ALLOW_SPINNING,
-      cacheEntries: e.EMBEDDING_CACHE_ENTRIES,
     },
-    worker: {
-      timeoutFactor: e.INFERENCE_TIMEOUT_FACTOR,
-      timeoutMinMs: e.INFERENCE_TIMEOUT_MIN_MS,
-      failureLimit: e.WORKER_FAILURE_LIMIT,
-      failureWindowMs: e.WORKER_FAILURE_WINDOW_MS,
-    },
+    supervision: { failureLimit: e.WORKER_FAILURE_LIMIT, failureWindowMs: e.WORKER_FAILURE_WINDOW_MS },
+    cache: { entries: e.EMBEDDING_CACHE_ENTRIES },
     logLevel: e.LOG_LEVEL,
     tracing: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -44,4 +44,4 @@ export const notReady = (message = 'model is loading') => new ServiceError('not_
 export const shuttingDown = () => new ServiceError('not_ready', 'server is shutting down; retry on another instance');
 export const overloaded = (message: string, retryAfterSeconds?: number) => new ServiceError('overloaded', message, undefined, retryAfterSeconds);
 export const inferenceFailed = (message = 'inference failed') => new ServiceError('inference_failed', message);
-export const clientClosed = (message = 'the caller closed the connection') => new ServiceError('client_closed', message);
+export const callerClosed = (message = 'the caller closed the connection') => new ServiceError('client_closed', message);

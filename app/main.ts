@@ -1,11 +1,15 @@
 import { ConfigError, loadConfig, type Config } from './config';
+import { SHUTDOWN_SLACK_MS } from './defaults';
 import { createLogger, describeConfig } from './logger';
 import { prepareModel } from './prepare-model';
 import type { RunningServer } from './server';
 import { startTracing } from './tracing';
 
-/** How long after the grace period shutdown may still take before the process kills itself (ECS allows 5 s). */
-const SHUTDOWN_SLACK_MS = 4500;
+/**
+ * How long after the grace period shutdown may still take before the process kills itself: within
+ * the slack ECS allows before its own SIGKILL, early enough to leave a last log line.
+ */
+const WATCHDOG_AFTER_GRACE_MS = SHUTDOWN_SLACK_MS - 500;
 /** Bounds on the last steps of shutdown: flushing spans and log lines. */
 const TRACING_FLUSH_MS = 1000;
 const LOG_FLUSH_MS = 500;
@@ -44,7 +48,7 @@ async function main(): Promise<void> {
     if (exiting) return;
     exiting = true;
     logger.info('shutting down', { signal, grace_ms: config.shutdownGraceMs });
-    setTimeout(() => kill('shutdown overran its grace period'), config.shutdownGraceMs + SHUTDOWN_SLACK_MS).unref();
+    setTimeout(() => kill('shutdown overran its grace period'), config.shutdownGraceMs + WATCHDOG_AFTER_GRACE_MS).unref();
     const { stuckThreads } = await (await serverStarted).stop();
     await within(tracing.shutdown(), TRACING_FLUSH_MS);
     if (stuckThreads > 0) {

@@ -8,6 +8,7 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'embedding_process_' });
   let queuedTexts: () => number = () => 0;
+  let admittedTexts: () => number = () => 0;
   let workerUp: () => number = () => 0;
   let requestsInFlight: () => number = () => 0;
   const seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -30,7 +31,7 @@ export function createMetrics() {
     failedBatches: new Counter({ name: 'embedding_failed_batches_total', help: 'Inference runs that failed', registers: [registry] }),
     shedRequests: new Counter({
       name: 'embedding_shed_requests_total',
-      help: 'Requests refused with 503 overloaded, by reason (saturated, body_bytes, queued_texts, queue_wait, expired)',
+      help: 'Requests refused with 503 overloaded, by reason (saturated, body_bytes, admitted_texts, queue_wait, bulk_finish, expired)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
@@ -50,12 +51,21 @@ export function createMetrics() {
     }),
     queuedTextsGauge: new Gauge({
       name: 'embedding_queued_texts',
-      help: 'Texts waiting for inference',
+      help: 'Texts waiting in the queue for an inference run',
       registers: [registry],
       collect() {
         this.set(queuedTexts());
       },
     }),
+    admittedTextsGauge: new Gauge({
+      name: 'embedding_admitted_texts',
+      help: 'Texts admitted and not yet answered (tokenising, queued or running), bounded by MAX_ADMITTED_TEXTS',
+      registers: [registry],
+      collect() {
+        this.set(admittedTexts());
+      },
+    }),
+    abandonedTexts: new Counter({ name: 'embedding_abandoned_texts_total', help: 'Queued texts dropped unrun because their caller went away', registers: [registry] }),
     requestsInFlightGauge: new Gauge({
       name: 'embedding_http_requests_in_flight',
       help: 'HTTP requests read by the server and not yet answered (a scrape counts itself)',
@@ -68,9 +78,10 @@ export function createMetrics() {
     observeRequests(inFlight: () => number): void {
       requestsInFlight = inFlight;
     },
-    /** Where the queue-depth and worker gauges read from once the model and batcher exist. */
-    observe(sources: { queuedTexts: () => number; workerUp: () => number }): void {
+    /** Where the queue, admission and worker gauges read from once the model and the scheduler exist. */
+    observe(sources: { queuedTexts: () => number; admittedTexts: () => number; workerUp: () => number }): void {
       queuedTexts = sources.queuedTexts;
+      admittedTexts = sources.admittedTexts;
       workerUp = sources.workerUp;
     },
     cacheHits: new Counter({ name: 'embedding_cache_hits_total', help: 'Texts answered from the embedding cache', registers: [registry] }),

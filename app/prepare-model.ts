@@ -19,11 +19,9 @@ export async function prepareModel(config: Config, logger: Logger): Promise<Load
   const model = await loadEmbeddingModel({
     dir: config.model.dir,
     onnxFile: config.model.onnxFile,
-    maxCharsPerText: config.limits.maxCharsPerText,
-    intraOpThreads: config.inference.intraOpThreads,
-    cpuMemArena: config.inference.cpuMemArena,
-    allowSpinning: config.inference.allowSpinning,
-    supervision: config.worker,
+    maxCharsPerText: config.tokenizer.maxCharsPerText,
+    ...config.session,
+    supervision: config.supervision,
   });
   return { model, loadMs: Math.round(performance.now() - started) };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import express from 'express';
 import { env, pipeline } from '@huggingface/transformers';
+import { DEFAULT_MODEL_DIR } from '../app/defaults';
 
 /**
  * The peer: how a typical Node user serves this model. Express + @huggingface/transformers'
@@ -12,7 +13,7 @@ import { env, pipeline } from '@huggingface/transformers';
  *   (or PEER_MODEL_DIR, PORT, PEER_INTRA_OP_THREADS)
  */
 async function main(): Promise<void> {
-  const modelDir = path.resolve(process.argv[2] ?? process.env.PEER_MODEL_DIR ?? './models/all-MiniLM-L6-v2');
+  const modelDir = path.resolve(process.argv[2] ?? process.env.PEER_MODEL_DIR ?? DEFAULT_MODEL_DIR);
   const port = Number(process.argv[3] ?? process.env.PORT ?? 8004);
   const threads = Number(process.argv[4] ?? process.env.PEER_INTRA_OP_THREADS ?? 0);
   const host = process.env.HOST ?? '127.0.0.1';

@@ -1,4 +1,5 @@
 import { loadConfig, serviceVariables } from '../app/config';
+import { DEFAULT_ONNX_FILE } from '../app/defaults';
 import { loadEmbeddingModel, type EmbeddingModel } from '../app/model';
 import { quantile } from './load';
 import { TextStream, type TextKind } from './texts';
@@ -49,18 +50,9 @@ async function measurePoint(model: EmbeddingModel, texts: TextStream, batchSize:
 }
 
 export async function measureRaw(modelDir: string, secondsPerPoint: number, onnxFile: string): Promise<RawResult> {
-  // The service's defaults, passed the way app/prepare-model.ts passes them.
-  // The service's settings, as `npm run bench` was given them (e.g. ORT_ALLOW_SPINNING=false).
+  // The service's settings, as `npm run bench` was given them (e.g. ORT_ALLOW_SPINNING=false), passed the way app/prepare-model.ts passes them.
   const config = loadConfig(serviceVariables(process.env));
-  const defaults = config.inference;
-  const model = await loadEmbeddingModel({
-    dir: modelDir,
-    onnxFile,
-    maxCharsPerText: config.limits.maxCharsPerText,
-    intraOpThreads: defaults.intraOpThreads,
-    cpuMemArena: defaults.cpuMemArena,
-    allowSpinning: defaults.allowSpinning,
-  });
+  const model = await loadEmbeddingModel({ dir: modelDir, onnxFile, maxCharsPerText: config.tokenizer.maxCharsPerText, ...config.session });
   try {
     const points: RawPoint[] = [];
     const best: RawResult['best'] = {};
@@ -72,7 +64,7 @@ export async function measureRaw(modelDir: string, secondsPerPoint: number, onnx
       const top = mine.reduce((a, b) => (b.textsPerS > a.textsPerS ? b : a));
       best[kind] = { textsPerS: top.textsPerS, batchSize: top.batchSize, singleTextP50Ms: mine.find((p) => p.batchSize === 1)?.p50Ms ?? NaN };
     }
-    return { onnxFile, intraOpThreads: defaults.intraOpThreads, cpuMemArena: defaults.cpuMemArena, points, best };
+    return { onnxFile, intraOpThreads: config.session.intraOpThreads, cpuMemArena: config.session.cpuMemArena, points, best };
   } finally {
     await model.close();
   }
@@ -84,7 +76,7 @@ if (require.main === module) {
     process.stderr.write('usage: node dist/bench/raw.js <modelDir> [secondsPerPoint] [onnxFile]\n');
     process.exit(2);
   }
-  measureRaw(modelDir, Number(seconds ?? 1.5), onnxFile ?? 'onnx/model.onnx').then(
+  measureRaw(modelDir, Number(seconds ?? 1.5), onnxFile ?? DEFAULT_ONNX_FILE).then(
     (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
     (error: unknown) => {
       process.stderr.write(`raw: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -1,7 +1,8 @@
+import { QUERY_SHARE } from './mixed';
 import { formatTaskShape } from './production';
 import type { RawResult } from './raw';
 import { SCENARIOS, WORST_CASE, scenarioId, scenarioLabel } from './scenarios';
-import { BUSY_CORES, type BenchResults, type ScenarioResult, type TargetCheck, type TaskShapeResult } from './types';
+import { BUSY_CORES, type BenchResults, type MixedCase, type MixedResult, type ScenarioResult, type TargetCheck, type TaskShapeResult } from './types';
 
 const num = (value: number | undefined, digits = 0): string =>
   value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
@@ -77,8 +78,57 @@ export function checkTargets(r: Results): TargetCheck[] {
   const starts = [r.servers.ours?.startToHealthyMs, r.servers.quiet?.startToHealthyMs, r.servers.int8?.startToHealthyMs, r.worst?.startToHealthyMs].filter((v): v is number => v !== undefined);
   add('ours start to healthy (slowest of our starts on the whole machine)', starts.length > 0 ? Math.max(...starts) : undefined, '≤ 1500 ms', (v) => v <= 1500, (v) => `${v.toFixed(0)} ms`);
   add(`worst case (${r.worst?.scenario ?? WORST_CASE.id}) peak RSS, all 200`, r.worst?.allOk === false ? Infinity : r.worst?.peakRssMb, '≤ 700 MB', (v) => v <= 700, mb);
-  if (r.wallS !== undefined) add('whole `npm run bench` wall time', r.wallS, '≤ 720 s', (v) => v <= 720, (v) => `${v.toFixed(0)} s`);
+  if (r.wallS !== undefined && r.mixed === undefined) add('whole `npm run bench` wall time', r.wallS, '≤ 720 s', (v) => v <= 720, (v) => `${v.toFixed(0)} s`);
+  checks.push(...mixedChecks(r.mixed));
   return checks;
+}
+
+/** The mixed part's cases by callers: alone and with queries. */
+const mixedCases = (m: MixedResult, callers: number) => ({
+  alone: m.cases.find((c) => c.bulk.callers === callers && c.queries === undefined),
+  mixed: m.cases.find((c) => c.bulk.callers === callers && c.queries !== undefined),
+});
+
+/** The targets of the mixed traffic (issues 14 and 21): queries fast and never refused while bulk runs, bulk barely slowed. */
+export function mixedChecks(m: MixedResult | undefined): TargetCheck[] {
+  if (m === undefined) return [];
+  const checks: TargetCheck[] = [];
+  const add = (target: string, value: number | undefined, goal: string, pass: (v: number) => boolean, show: (v: number) => string) =>
+    checks.push({ target, measured: value === undefined ? 'n/a' : show(value), goal, pass: value === undefined ? undefined : pass(value) });
+  const shape = formatTaskShape(m.shape);
+  for (const callers of [1, 2]) {
+    const { alone, mixed } = mixedCases(m, callers);
+    const q = mixed?.queries;
+    const where = `mixed traffic, task shape ${shape}, ${callers} bulk caller${callers === 1 ? '' : 's'} + queries at ${m.queryRatePerS}/s`;
+    add(`${where}: query p99`, q?.p99Ms, '≤ 250 ms', (v) => v <= 250, (v) => `${ms(v)} ms`);
+    add(`${where}: queries refused or failed`, q ? q.requests - q.ok : undefined, '0', (v) => v === 0, (v) => `${v} of ${q?.requests}`);
+    add(`${where}: bulk texts/s with queries / alone`, ratio(mixed?.bulk.textsPerS, alone?.bulk.textsPerS), '≥ 0.85×', (v) => v >= 0.85, times);
+    add(`${where}: texts the client embedded locally (fallback)`, mixed?.bulk.localFallbackTexts, '0', (v) => v === 0, (v) => `${v} of ${mixed?.bulk.texts}`);
+  }
+  return checks;
+}
+
+/** The mixed part: one row per case. */
+export function mixedSection(r: { mixed?: MixedResult }): string {
+  const m = r.mixed;
+  if (!m) return '';
+  const shape = formatTaskShape(m.shape);
+  if (m.skipped || m.cases.length === 0) return `**Mixed traffic, task shape ${shape}**: not measured (${m.skipped ?? m.error ?? 'no case ran'}).`;
+  const row = (c: MixedCase) => {
+    const alone = mixedCases(m, c.bulk.callers).alone;
+    const q = c.queries;
+    return `| ${c.label} | ${c.bulk.texts} | ${c.bulk.seconds.toFixed(1)} | ${num(c.bulk.textsPerS, 1)} | ${c.queries ? times(ratio(c.bulk.textsPerS, alone?.bulk.textsPerS)) : ''} | ${c.bulk.localFallbackTexts} | ` +
+      `${q ? q.requests : ''} | ${q ? ms(q.p50Ms) : ''} | ${q ? ms(q.p99Ms) : ''} | ${q ? q.non2xx : ''} | ${q ? q.errors + q.timeouts : ''} | ${c.cpu.server.toFixed(2)} |`;
+  };
+  const throttled = m.cpuThrottling ? `; CPU quota throttled in ${Math.round((100 * m.cpuThrottling.throttledPeriods) / Math.max(1, m.cpuThrottling.periods))} % of periods` : '';
+  return [
+    `**Mixed traffic, task shape ${shape}**: ${m.cpuCores} vCPU, ${m.memoryLimitMiB} MiB; ours in the production configuration. Each case re-indexes ${m.bulkTexts} distinct ${m.bulkKind} texts through ` +
+      `the real Python client (clients/python/embedding_client.py, ${'`'}encode(texts, use_cache=False)${'`'} per caller as Django's rag_service calls it, one Python process per caller), ` +
+      `split evenly between the callers; with queries, single short texts arrive open-loop (Poisson) at ${m.queryRatePerS}/s for ${Math.round(QUERY_SHARE * 100)} % of the time the same bulk took alone, ` +
+      `latency from the scheduled send; the callers and the query generator run outside the task's limits. Peak RSS ${num(m.peakRssMb)} MB${throttled}.${m.error ? ` ⚠ ${m.error}` : ''}`,
+    '| case | bulk texts | seconds | bulk texts/s | vs alone | local fallback texts | queries | query p50 ms | query p99 ms | refused (503) | failed | server cores |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n' +
+      m.cases.map(row).join('\n'),
+  ].join('\n\n');
 }
 
 /** The main table: one row per scenario, ours (production) | peer | int8 | ratios. */
@@ -304,6 +354,7 @@ export function renderMarkdown(r: BenchResults): string {
     telemetryTable(r),
     summaryTable(r),
     taskShapeSection(r),
+    mixedSection(r),
     checksList(r.checks),
     rawTable(r),
     cpuTable(r),

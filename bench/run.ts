@@ -2,15 +2,17 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, serviceVariables } from '../app/config';
+import { DEFAULT_ONNX_FILE } from '../app/defaults';
 import { REPO_ROOT, SYNTHETIC_MODEL_CACHE } from '../scripts/repo-paths';
 import { ensureSyntheticModel } from '../scripts/synthetic-model/cached';
 import { SYNTHETIC_INT8_FILE } from '../scripts/synthetic-model/types';
-import { HelpRequested, USAGE, parseArgs, type BenchOptions } from './args';
-import { replaceBenchSection } from './bench-section';
+import { DEFAULT_PARTS, HelpRequested, USAGE, parseArgs, type BenchOptions } from './args';
+import { MIXED_MARKERS, replaceBenchSection } from './bench-section';
 import { describeMachine } from './machine';
 import { appContainerEnvironment, formatTaskShape, productionStack } from './production';
+import { benchMixed } from './mixed';
 import { RAW_BATCH_SIZES, type RawResult } from './raw';
-import { checkTargets, renderMarkdown } from './report';
+import { checkTargets, checksList, mixedChecks, mixedSection, renderMarkdown } from './report';
 import { SCENARIOS, WORST_CASE, scenarioLabel } from './scenarios';
 import { describeRun, loadScenario, log, streamsFrom } from './scenario-run';
 import { installChildCleanup, untilExit } from './server-process';
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
   const context: ServerContext = { repo: REPO, modelDir, tuning: serviceVariables(process.env), stack, logDir };
   // The main table's servers run with the task definition of a task the size of this machine (its CPUs as CPU units).
   const machineTaskCpu = machine.nproc * 1024;
-  const intraOpThreads = loadConfig({ ...appContainerEnvironment(stack, machineTaskCpu), ...context.tuning }).inference.intraOpThreads;
+  const intraOpThreads = loadConfig({ ...appContainerEnvironment(stack, machineTaskCpu), ...context.tuning }).session.intraOpThreads;
   const tokens = await measureTokenStats(modelDir);
   log(`model ${modelDir}; task definition for ${machineTaskCpu} CPU units: intra-op threads ${intraOpThreads}; logs in ${path.relative(REPO, logDir)}/`);
   log(`mean tokens per text: ${tokens.map((t) => `${t.kind} ${t.mean.toFixed(1)} (${t.min}-${t.max})`).join(', ')}`);
@@ -151,13 +153,16 @@ async function main(): Promise<void> {
   }
   const worst = options.only.has('worst') ? await timer.time('worst', () => benchWorstCase(context, ours('production'), options)) : undefined;
   const rawEnv = { ...context.tuning, ORT_INTRA_OP_THREADS: String(intraOpThreads) };
-  const raw = options.only.has('raw') ? await timer.time('raw', () => benchRaw(modelDir, 'onnx/model.onnx', rawEnv, options)) : undefined;
+  const raw = options.only.has('raw') ? await timer.time('raw', () => benchRaw(modelDir, DEFAULT_ONNX_FILE, rawEnv, options)) : undefined;
   const rawInt8 = options.only.has('raw') ? await timer.time('raw int8', () => benchRaw(modelDir, SYNTHETIC_INT8_FILE, rawEnv, options)) : undefined;
   const shape = options.taskShape ?? { cpuUnits: stack.cpu, memoryMiB: stack.memory };
   const taskShape = options.only.has('task')
     ? await timer.time('task', () =>
         benchTaskShape(context, { shape, saturationS: options.taskSaturationS, warmupS: options.warmupS, pointS: options.taskPointS, settleS: options.taskSettleS }),
       )
+    : undefined;
+  const mixed = options.only.has('mixed')
+    ? await timer.time('mixed', () => benchMixed(context, { shape, bulkTexts: options.mixedTexts, bulkKind: options.mixedKind, queryRatePerS: 4 }))
     : undefined;
 
   const wallS = (performance.now() - t0) / 1000;
@@ -174,7 +179,7 @@ async function main(): Promise<void> {
       rawPointS: options.rawPointS,
       quick: options.quick,
       only: [...options.only],
-      ...(options.only.has('task') ? { taskShape: formatTaskShape(shape) } : {}),
+      ...(options.only.has('task') || options.only.has('mixed') ? { taskShape: formatTaskShape(shape) } : {}),
     },
     modelDir: path.relative(REPO, modelDir),
     machineTaskCpu,
@@ -185,22 +190,37 @@ async function main(): Promise<void> {
     ...(raw ? { raw } : {}),
     ...(rawInt8 ? { rawInt8 } : {}),
     ...(taskShape ? { taskShape } : {}),
+    ...(mixed ? { mixed } : {}),
   };
   const results: BenchResults = { ...partial, checks: checkTargets(partial) };
   const markdown = renderMarkdown(results);
   log(`\n${markdown}`);
 
+  // A run of some parts only is recorded beside the full run, never in its place.
+  const complete = DEFAULT_PARTS.every((part) => options.only.has(part));
   const resultsDir = options.save ? SAVED_RESULTS_DIR : LOCAL_RESULTS_DIR;
   await fs.mkdir(resultsDir, { recursive: true });
   const json = `${JSON.stringify(results, null, 2)}\n`;
-  await fs.writeFile(path.join(resultsDir, `${stamp}.json`), json);
-  await fs.writeFile(path.join(resultsDir, 'latest.json'), json);
-  await fs.writeFile(path.join(resultsDir, 'latest.md'), markdown);
+  const name = complete ? stamp : `${stamp}-only-${[...options.only].join('-')}`;
+  await fs.writeFile(path.join(resultsDir, `${name}.json`), json);
   const shown = path.relative(REPO, resultsDir);
-  log(`wrote ${shown}/${stamp}.json, ${shown}/latest.json and ${shown}/latest.md`);
+  if (complete || !options.save) {
+    await fs.writeFile(path.join(resultsDir, 'latest.json'), json);
+    await fs.writeFile(path.join(resultsDir, 'latest.md'), markdown);
+    log(`wrote ${shown}/${name}.json, ${shown}/latest.json and ${shown}/latest.md`);
+  } else {
+    log(`wrote ${shown}/${name}.json (latest.json keeps the last complete run)`);
+  }
   if (options.save) {
-    await replaceBenchSection(PERFORMANCE_PAGE, markdown);
-    log('docs/performance.md: benchmark tables replaced');
+    if (complete) {
+      await replaceBenchSection(PERFORMANCE_PAGE, markdown);
+      log('docs/performance.md: benchmark tables replaced');
+    }
+    if (mixed) {
+      const section = `Command: \`${command}\` — ${startedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC, ${machine.nproc} CPUs (${machine.cpuModel}), Node ${machine.node}; load average at start ${machine.loadAverageAtStart.join(' ')}; results: \`bench/results/${name}.json\`.\n\n${mixedSection(results)}\n\n${checksList(mixedChecks(mixed))}`;
+      await replaceBenchSection(PERFORMANCE_PAGE, section, MIXED_MARKERS);
+      log('docs/performance.md: mixed traffic table replaced');
+    }
   } else {
     log('not saved: run with --save to record this run in bench/results/ and docs/performance.md');
   }

@@ -61,8 +61,11 @@ function serverSpec(context: ServerContext, options: ServerRunOptions, port: num
   if (plan.kind === 'peer') {
     return { ...common, script: path.join(__dirname, 'peer-server.js'), args: [context.modelDir, String(port), String(plan.threads)], env: { HOST: '127.0.0.1' } };
   }
-  return { ...common, script: path.join(context.repo, 'dist', 'app', 'main.js'), env: oursEnvironment(context, plan, port, otlpUrl) };
+  return { ...common, script: OURS_MAIN, env: oursEnvironment(context, plan, port, otlpUrl) };
 }
+
+/** Our service as compiled beside this file (dist/ for `npm run bench`). */
+export const OURS_MAIN = path.join(__dirname, '..', 'app', 'main.js');
 
 export interface ServerRun<T> {
   readonly value: T;

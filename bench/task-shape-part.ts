@@ -125,7 +125,7 @@ export async function benchTaskShape(context: ServerContext, options: TaskShapeO
   const memory = appMemoryMiB(context.stack, shape);
   const limits: TaskLimits = { cpuCores: shape.cpuUnits / 1024, memoryBytes: memory.appMiB * 2 ** 20 };
   // What ours will use: the task definition's ORT_INTRA_OP_THREADS unless the bench was given another; the peer gets the same.
-  const threads = loadConfig({ ...appContainerEnvironment(context.stack, shape.cpuUnits), ...context.tuning }).inference.intraOpThreads;
+  const threads = loadConfig({ ...appContainerEnvironment(context.stack, shape.cpuUnits), ...context.tuning }).session.intraOpThreads;
   const result: Omit<TaskShapeResult, 'servers'> = {
     shape,
     cpuCores: limits.cpuCores,

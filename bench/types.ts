@@ -95,6 +95,47 @@ export interface TaskShapeResult {
   readonly servers: Partial<Record<TaskShapeServerName, TaskShapeServerResult>>;
 }
 
+/** Bulk re-index callers (bench/bulk-reindex.py, the real Python client), all at once. */
+export interface BulkRun {
+  readonly callers: number;
+  /** Vectors the callers got back. */
+  readonly texts: number;
+  /** From the first caller's start to the last one's end. */
+  readonly seconds: number;
+  readonly textsPerS: number;
+  readonly callerSeconds: number[];
+  /** Texts the client embedded with its local fallback model (an outage: a timeout or repeated 5xx). */
+  readonly localFallbackTexts: number;
+  /** What the client logged at warning level (outages, switches to the local model). */
+  readonly clientWarnings: string[];
+}
+
+export interface MixedCase {
+  readonly label: string;
+  readonly bulk: BulkRun;
+  /** The open loop of single short queries that ran meanwhile, if any. */
+  readonly queries?: OpenLoopResult;
+  readonly cpu: CpuUsage;
+}
+
+export interface MixedResult {
+  readonly shape: TaskShape;
+  readonly cpuCores: number;
+  readonly memoryLimitMiB: number;
+  readonly bulkKind: string;
+  readonly bulkTexts: number;
+  readonly queryRatePerS: number;
+  readonly startToHealthyMs?: number;
+  readonly peakRssMb?: number;
+  readonly maxSampledRssMb?: number;
+  readonly cpuThrottling?: CpuThrottling;
+  readonly limitedBy?: string;
+  /** 1 caller alone, 1 caller + queries, 2 callers alone, 2 callers + queries. */
+  readonly cases: MixedCase[];
+  readonly skipped?: string;
+  readonly error?: string;
+}
+
 export interface TargetCheck {
   readonly target: string;
   readonly measured: string;
@@ -122,5 +163,6 @@ export interface BenchResults {
   /** The raw limit on the int8 model. */
   readonly rawInt8?: RawResult;
   readonly taskShape?: TaskShapeResult;
+  readonly mixed?: MixedResult;
   readonly checks: TargetCheck[];
 }

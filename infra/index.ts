@@ -11,6 +11,7 @@
  */
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
+import { DEFAULT_MAX_ADMITTED_TEXTS } from '../app/defaults';
 import { ClientWiring } from './callers/wiring';
 import { readLiveClients } from './callers/lookup';
 import {
@@ -64,8 +65,11 @@ const tags = { project: 'superschedules', service: EMBEDDING_SERVICE_NAME, stack
 const cpuArchitecture = config.imagePlatform === 'linux/arm64' ? 'ARM64' : 'X86_64';
 const metricsNamespace = 'Superschedules/EmbeddingService';
 const repositoryRoot = path.resolve(__dirname, '..');
-/** Queued texts held for 5 minutes that call for more tasks: a quarter of the app's default MAX_QUEUED_TEXTS (4096). */
-const QUEUE_ALARM_TEXTS = 1024;
+/**
+ * Texts waiting in the queue (`embedding_queued_texts`) for 5 minutes that call for more tasks: a
+ * quarter of what admission lets in (the app's default MAX_ADMITTED_TEXTS), which bounds the queue.
+ */
+const QUEUE_ALARM_TEXTS = DEFAULT_MAX_ADMITTED_TEXTS / 4;
 
 export = async () => {
   // Every client entry checked against the live account (its service, containers and security

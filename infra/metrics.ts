@@ -31,8 +31,9 @@ export const REQUEST_DURATION_METRIC = 'embedding_http_request_duration_seconds'
 export const EXPORTED_METRICS: readonly ExportedMetric[] = Object.freeze([
   // Requests by route and status (the method is implied by the route).
   { name: REQUEST_DURATION_METRIC, kind: 'histogram', dimensions: [['route', 'status']] },
-  // Queue depth, batches and stage timings.
+  // Queue depth, texts admitted, batches and stage timings.
   plain(QUEUED_TEXTS_METRIC, 'gauge'),
+  plain('embedding_admitted_texts', 'gauge'),
   plain('embedding_http_requests_in_flight', 'gauge'),
   plain('embedding_batch_size', 'histogram'),
   plain('embedding_batch_padded_tokens', 'histogram'),
@@ -43,6 +44,7 @@ export const EXPORTED_METRICS: readonly ExportedMetric[] = Object.freeze([
   plain('embedding_texts_total', 'counter'),
   plain('embedding_prompt_tokens_total', 'counter'),
   plain('embedding_failed_batches_total', 'counter'),
+  plain('embedding_abandoned_texts_total', 'counter'),
   // Load shedding (503 before any work) by reason, and the inference worker's health.
   { name: 'embedding_shed_requests_total', kind: 'counter', dimensions: [['reason']] },
   { name: 'embedding_worker_failures_total', kind: 'counter', dimensions: [['cause']] },

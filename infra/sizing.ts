@@ -3,6 +3,7 @@
  * CloudWatch accepts, and the container stop timeout derived from the app's shutdown grace.
  * No Pulumi imports: tested without mocks.
  */
+import { SHUTDOWN_SLACK_MS } from '../app/defaults';
 
 /** The embedding task never runs below this (one Node process, model + ONNX runtime in memory). */
 export const EMBEDDING_MIN_CPU = 512;
@@ -52,8 +53,8 @@ export const LOG_RETENTION_DAYS: readonly number[] = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
-/** Seconds of slack between the app's own drain deadline and ECS's SIGKILL. */
-export const STOP_TIMEOUT_SLACK_SECONDS = 5;
+/** Seconds of slack between the app's own drain deadline and ECS's SIGKILL: the service's own constant. */
+export const STOP_TIMEOUT_SLACK_SECONDS = SHUTDOWN_SLACK_MS / 1000;
 /** Fargate's maximum container stopTimeout. */
 export const FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120;
 

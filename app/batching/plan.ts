@@ -29,4 +29,9 @@ export function planBatches<T extends Sized>(entries: readonly T[], budget: Batc
   return batches;
 }
 
-export { paddedTokenCount as paddedTokens } from '../model/run-deadline';
+/** Rows × longest row: what the model computes for a padded batch. */
+export function paddedTokens(batch: readonly Sized[]): number {
+  let longest = 0;
+  for (const row of batch) longest = Math.max(longest, row.length);
+  return batch.length * longest;
+}

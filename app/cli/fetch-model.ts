@@ -11,19 +11,18 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HF_ENDPOINT, ModelDownloadError, downloadModel } from '../provisioning/download';
+import { DEFAULT_HUB_URL, DEFAULT_MODEL_DIR } from '../defaults';
+import { ModelDownloadError, downloadModel } from '../provisioning/download';
 import { ALL_MINILM_L6_V2, parseModelPin, type ModelPin } from '../provisioning/manifest';
 import { createStderrProgress } from '../provisioning/progress';
 
-const DEFAULT_DIR = './models/all-MiniLM-L6-v2';
-
 const USAGE = `usage: fetch-model [dir] [--include <optional file>]... [--manifest <pin.json>] [--quiet]
 
-  dir          model directory (default: $EMBEDDING_MODEL_DIR, else ${DEFAULT_DIR})
+  dir          model directory (default: $EMBEDDING_MODEL_DIR, else ${DEFAULT_MODEL_DIR})
   --include    also fetch an optional file of the pin, e.g. onnx/model_quint8_avx2.onnx
   --manifest   a JSON pin {repo, revision, files:[{path,size,sha256,optional?}]} instead of the built-in one
   --quiet      no progress output
-environment: HF_ENDPOINT (hub or mirror, default ${DEFAULT_HF_ENDPOINT})`;
+environment: HF_ENDPOINT (hub or mirror, default ${DEFAULT_HUB_URL})`;
 
 class UsageError extends Error {}
 
@@ -54,7 +53,7 @@ function parseInvocation(argv: string[], env: NodeJS.ProcessEnv): Invocation {
   }
   const { values, positionals } = parsed;
   if (positionals.length > 1) throw new UsageError(`expected at most one directory, got ${positionals.length}: ${positionals.join(' ')}`);
-  const dir = positionals[0] ?? nonEmpty(env.EMBEDDING_MODEL_DIR) ?? DEFAULT_DIR;
+  const dir = positionals[0] ?? nonEmpty(env.EMBEDDING_MODEL_DIR) ?? DEFAULT_MODEL_DIR;
   return {
     dir,
     include: values.include ?? [],
@@ -106,7 +105,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     throw error;
   }
 
-  const endpoint = nonEmpty(env.HF_ENDPOINT) ?? DEFAULT_HF_ENDPOINT;
+  const endpoint = nonEmpty(env.HF_ENDPOINT) ?? DEFAULT_HUB_URL;
   const controller = new AbortController();
   const interrupt = (): void => controller.abort(new Error('interrupted'));
   process.once('SIGINT', interrupt);

@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Logger } from 'winston';
 import type { Config } from '../config';
 import type { Metrics } from '../metrics';
+import type { HttpShedReason } from '../telemetry';
 import type { InFlightRequests } from './in-flight';
 import type { Lifecycle } from './lifecycle';
 import { closeConnectionsWhenStopping, errorHandler, methodNotAllowed, notFound, requestLogger } from './middleware';
@@ -18,9 +19,11 @@ export interface AppDeps {
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;
   readonly inFlight: InFlightRequests;
+  /** Counts a 503 `overloaded` the HTTP layer gave before admission (telemetry.ts). */
+  readonly onShed: (reason: HttpShedReason) => void;
 }
 
-export function createApp({ config, logger, lifecycle, metrics, inFlight }: AppDeps): Express {
+export function createApp({ config, logger, lifecycle, metrics, inFlight, onShed }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -38,7 +41,7 @@ export function createApp({ config, logger, lifecycle, metrics, inFlight }: AppD
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
   });
-  const runner = createEmbeddingRunner(config, lifecycle, metrics);
+  const runner = createEmbeddingRunner(config, lifecycle, metrics, onShed);
   app.use(embedRoutes(config, runner));
   app.use(openAiRoutes(config, runner));
   app.use(notFound);

@@ -1,22 +1,22 @@
-import type { EmbeddingService } from '../embedding-service';
+import type { Embedder } from '../embedder';
 
 export type Phase = 'starting' | 'ready' | 'stopping';
 
 /** Where the process is in its life, read by /health and by every route that needs the model. */
 export class Lifecycle {
   private currentPhase: Phase = 'starting';
-  private embeddingService: EmbeddingService | undefined;
+  private readyEmbedder: Embedder | undefined;
 
   get phase(): Phase {
     return this.currentPhase;
   }
 
-  get service(): EmbeddingService | undefined {
-    return this.embeddingService;
+  get embedder(): Embedder | undefined {
+    return this.readyEmbedder;
   }
 
-  markReady(service: EmbeddingService): void {
-    this.embeddingService = service;
+  markReady(embedder: Embedder): void {
+    this.readyEmbedder = embedder;
     if (this.currentPhase === 'starting') this.currentPhase = 'ready';
   }
 

@@ -53,7 +53,7 @@ export function buildOpenApiDocument(config: Config): Json {
       '/embed': {
         post: {
           summary: 'Embed texts (the Python service\'s contract; errors in FastAPI\'s shape)',
-          requestBody: jsonBody(embedRequestSchema(config.limits.maxTextsPerRequest)),
+          requestBody: jsonBody(embedRequestSchema(config.http.maxTextsPerRequest)),
           responses: { 200: json(embedResponseSchema, 'one vector per text, in input order'), ...fastApiErrors(400, 413, 415, 422, 500, 503) },
         },
       },
@@ -67,7 +67,7 @@ export function buildOpenApiDocument(config: Config): Json {
       '/v1/embeddings': {
         post: {
           summary: 'OpenAI-compatible embeddings (errors in OpenAI\'s shape)',
-          requestBody: jsonBody(openAiRequestSchema(config.limits.maxOpenAiInputs)),
+          requestBody: jsonBody(openAiRequestSchema(config.http.maxOpenAiInputs)),
           responses: { 200: json(openAiResponseSchema, 'one item per input, in input order'), ...openAiErrors(400, 413, 415, 422, 500, 503) },
         },
       },

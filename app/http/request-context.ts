@@ -1,6 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import type { Request, Response } from 'express';
-import type { EmbedOutcome } from '../embedding-service';
+import type { EmbedOutcome } from '../embedder';
 import type { Metrics } from '../metrics';
 
 /** Fields gathered while a request is handled, logged once when it ends. */

@@ -1,11 +1,12 @@
+import { inferenceThreads } from './inference-thread';
 import { modelPath } from './layout';
-import type { SessionOptions } from './onnx-model';
+import type { SessionOptions } from './onnx-encoder';
 import { readModelSettings } from './settings';
+import { DEFAULT_SUPERVISION, startSupervisor, type CloseOutcome, type InferenceHealth, type SupervisionOptions, type SupervisorEvent } from './supervisor';
 import { loadTokenizer, type TokenizedText } from './tokenizer';
-import { DEFAULT_SUPERVISION, startSupervisedEncoder, type CloseOutcome, type SupervisionOptions, type WorkerEvent, type WorkerHealth } from './worker-encoder';
 
 export type { TokenizedText } from './tokenizer';
-export type { CloseOutcome, SupervisionOptions, WorkerEvent, WorkerHealth } from './worker-encoder';
+export type { CloseOutcome, InferenceHealth, SupervisionOptions, SupervisorEvent } from './supervisor';
 
 /**
  * The narrow face of the model that the rest of the service sees: count tokens, embed a batch,
@@ -15,10 +16,11 @@ export interface EmbeddingModel {
   readonly dimension: number;
   readonly maxTokens: number;
   tokenize(text: string): TokenizedText;
-  embed(batch: readonly TokenizedText[]): Promise<Float32Array[]>;
-  health(): WorkerHealth;
-  /** Worker lifecycle events (replacements, deadline expiries), for logs and metrics. */
-  subscribe(listener: (event: WorkerEvent) => void): void;
+  /** One inference run over a batch; fails past `deadlineMs` (default: the supervision's `defaultRunDeadlineMs`). */
+  embed(batch: readonly TokenizedText[], deadlineMs?: number): Promise<Float32Array[]>;
+  health(): InferenceHealth;
+  /** Inference thread lifecycle events (replacements, deadline expiries), for logs and metrics. */
+  subscribe(listener: (event: SupervisorEvent) => void): void;
   /** Bounded: resolves within a few seconds even when a run is hung. */
   close(): Promise<CloseOutcome>;
 }
@@ -27,29 +29,24 @@ export interface LoadModelOptions extends SessionOptions {
   readonly dir: string;
   readonly onnxFile: string;
   readonly maxCharsPerText: number;
-  readonly supervision?: SupervisionOptions;
+  readonly supervision?: Partial<SupervisionOptions>;
 }
 
+/** Reads the model directory's settings, loads the tokenizer on this thread and the session on a supervised inference thread. */
 export async function loadEmbeddingModel(options: LoadModelOptions): Promise<EmbeddingModel> {
   const settings = await readModelSettings(options.dir);
-  const [tokenizer, encoder] = await Promise.all([
+  const session: SessionOptions = { intraOpThreads: options.intraOpThreads, cpuMemArena: options.cpuMemArena, allowSpinning: options.allowSpinning };
+  const [tokenizer, supervisor] = await Promise.all([
     loadTokenizer(options.dir, settings.maxSeqLength, options.maxCharsPerText),
-    startSupervisedEncoder(
-      {
-        file: modelPath(options.dir, options.onnxFile),
-        settings,
-        options: { intraOpThreads: options.intraOpThreads, cpuMemArena: options.cpuMemArena, allowSpinning: options.allowSpinning },
-      },
-      options.supervision ?? DEFAULT_SUPERVISION,
-    ),
+    startSupervisor(inferenceThreads({ file: modelPath(options.dir, options.onnxFile), settings, options: session }), { ...DEFAULT_SUPERVISION, ...options.supervision }),
   ]);
   return {
     dimension: settings.dimension,
     maxTokens: settings.maxSeqLength,
     tokenize: (text) => tokenizer.tokenize(text),
-    embed: (batch) => encoder.encode(batch.map((t) => t.ids)),
-    health: () => encoder.health(),
-    subscribe: (listener) => encoder.subscribe(listener),
-    close: () => encoder.close(),
+    embed: (batch, deadlineMs) => supervisor.run(batch.map((t) => t.ids), deadlineMs),
+    health: () => supervisor.health(),
+    subscribe: (listener) => supervisor.subscribe(listener),
+    close: () => supervisor.close(),
   };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { EncodeRequest, WorkerInit, WorkerMessage } from './inference-worker';
+import type { RunRequest, WorkerInit, WorkerMessage } from './inference-worker';
+import type { SupervisedThread, ThreadFactory } from './supervisor';
 
 interface Pending {
   resolve(vectors: Float32Array[]): void;
@@ -8,14 +9,8 @@ interface Pending {
   rows: number;
 }
 
-/**
- * The compiled worker script. Under ts-jest this module is TypeScript, which a worker thread cannot
- * load, so it falls back to the build output (jest's global setup builds it before any test runs).
- */
-function workerScript(): string {
-  if (__filename.endsWith('.js')) return path.join(__dirname, 'inference-worker.js');
-  return path.resolve(__dirname, '../../dist/app/model/inference-worker.js');
-}
+/** The worker thread's script: the compiled inference-worker.ts beside this file. */
+export const INFERENCE_WORKER_SCRIPT = path.join(__dirname, 'inference-worker.js');
 
 const wait = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref());
 
@@ -24,7 +19,7 @@ const wait = (ms: number) => new Promise<false>((resolve) => setTimeout(() => re
  * once, through `onEnd`, when it stops without being asked to (exit, uncaught error), and rejects
  * whatever it had in flight.
  */
-export class InferenceThread {
+export class InferenceThread implements SupervisedThread {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private endedWith: Error | undefined;
@@ -56,7 +51,7 @@ export class InferenceThread {
     // and /tmp/.ses, /tmp/mat-debug-<pid>.log, and uploads over HTTPS. The library reads the process
     // environment, which a worker's process.env does not change, so it is set here, before the worker.
     process.env.ORT_DISABLE_TELEMETRY = '1';
-    const worker = new Worker(workerScript(), { workerData: init });
+    const worker = new Worker(INFERENCE_WORKER_SCRIPT, { workerData: init });
     return new Promise<InferenceThread>((resolve, reject) => {
       const onMessage = (message: WorkerMessage) => {
         if (message.type !== 'ready' && message.type !== 'load-failed') return;
@@ -103,7 +98,7 @@ export class InferenceThread {
     const ids = new Int32Array(offsets[batch.length] as number);
     batch.forEach((row, i) => ids.set(row, offsets[i]));
     const id = this.nextId++;
-    const request: EncodeRequest = { id, ids, offsets };
+    const request: RunRequest = { id, ids, offsets };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, rows: batch.length });
       this.worker.postMessage(request, [ids.buffer, offsets.buffer]);
@@ -149,4 +144,9 @@ export class InferenceThread {
     for (const request of this.pending.values()) request.reject(error);
     this.pending.clear();
   }
+}
+
+/** Threads for the supervisor: each a worker thread with its own session. */
+export function inferenceThreads(init: WorkerInit): ThreadFactory {
+  return (onEnd) => InferenceThread.start(init, onEnd);
 }

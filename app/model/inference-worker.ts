@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadOnnxEncoder, type SessionOptions } from './onnx-model';
+import { loadOnnxEncoder, type SessionOptions } from './onnx-encoder';
 import type { ModelSettings } from './settings';
 
 /**
@@ -13,8 +13,8 @@ export interface WorkerInit {
   readonly options: SessionOptions;
 }
 
-/** Token ids of a batch, flattened: row i is ids[offsets[i] .. offsets[i + 1]). */
-export interface EncodeRequest {
+/** One run: the token ids of a batch, flattened: row i is ids[offsets[i] .. offsets[i + 1]). */
+export interface RunRequest {
   readonly id: number;
   readonly ids: Int32Array;
   readonly offsets: Int32Array;
@@ -58,7 +58,7 @@ async function serve(): Promise<void> {
     return;
   }
   const loaded = encoder;
-  port.on('message', (request: EncodeRequest | 'release') => {
+  port.on('message', (request: RunRequest | 'release') => {
     if (request === 'release') {
       void loaded.release().finally(() => port.close());
       return;
@@ -67,7 +67,7 @@ async function serve(): Promise<void> {
     for (let i = 0; i + 1 < request.offsets.length; i++) {
       rows.push(request.ids.subarray(request.offsets[i], request.offsets[i + 1]));
     }
-    loaded.encode(rows).then(
+    loaded.run(rows).then(
       (vectors) => {
         const flat = new Float32Array(vectors.length * init.settings.dimension);
         vectors.forEach((v, i) => flat.set(v, i * init.settings.dimension));

@@ -1,11 +1,12 @@
 import path from 'node:path';
+import { DEFAULT_ONNX_FILE } from '../defaults';
 
 /**
  * Files of a sentence-transformers model directory, laid out as the model's public
  * repository is (sentence-transformers/all-MiniLM-L6-v2). Paths are relative to the directory.
  */
 export const MODEL_FILES = {
-  onnxModel: 'onnx/model.onnx',
+  onnxModel: DEFAULT_ONNX_FILE,
   tokenizer: 'tokenizer.json',
   tokenizerConfig: 'tokenizer_config.json',
   specialTokensMap: 'special_tokens_map.json',

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_HUB_URL } from '../defaults';
 import { MODEL_FILES, REQUIRED_FILES, modelPath } from '../model/layout';
 import { parseRetryAfter } from '../retry-after';
 import { ALL_MINILM_L6_V2, type ModelPin, type PinnedFile } from './manifest';
@@ -11,8 +12,6 @@ export type { DownloadProgress } from './progress';
 /** Re-exported so callers of the download find the printer beside it. */
 export { createStderrProgress, formatProgress } from './progress';
 
-/** The public hub; HF_ENDPOINT (a mirror) replaces it. */
-export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 
 export interface DownloadModelOptions {
   /** The model directory; created if missing. */
@@ -98,7 +97,7 @@ export async function hasModel(dir: string, onnxFile: string = MODEL_FILES.onnxM
 }
 
 /** What to tell a person when the model is missing and the hub cannot be reached. */
-export function describeOfflineFailure(dir: string, endpoint: string = DEFAULT_HF_ENDPOINT): string {
+export function describeOfflineFailure(dir: string, endpoint: string = DEFAULT_HUB_URL): string {
   return [
     `The embedding model is not in ${path.resolve(dir)} (EMBEDDING_MODEL_DIR) and could not be downloaded from ${endpoint} (HF_ENDPOINT).`,
     'Any one of these fixes it:',
@@ -112,7 +111,7 @@ export function describeOfflineFailure(dir: string, endpoint: string = DEFAULT_H
 /** Downloads the pinned files into `dir`, verified and atomically renamed into place. */
 export async function downloadModel(options: DownloadModelOptions): Promise<DownloadModelResult> {
   const pin = options.pin ?? ALL_MINILM_L6_V2;
-  const endpoint = (options.endpoint ?? DEFAULT_HF_ENDPOINT).replace(/\/+$/, '');
+  const endpoint = (options.endpoint ?? DEFAULT_HUB_URL).replace(/\/+$/, '');
   const include = options.include ?? [];
   const fetchImpl = options.fetchImpl ?? fetch;
   const attempts = Math.max(1, Math.floor(options.attempts ?? 3));

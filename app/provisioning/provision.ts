@@ -1,4 +1,5 @@
 import type { Logger } from 'winston';
+import { DEFAULT_ONNX_FILE } from '../defaults';
 import { createStderrProgress, describeOfflineFailure, downloadModel, hasModel, ModelDownloadError } from './download';
 
 export interface ProvisionOptions {
@@ -19,7 +20,7 @@ export async function provisionModel(options: ProvisionOptions, logger: Logger):
     throw new ModelUnavailableError(`no model in ${options.dir} and MODEL_AUTO_DOWNLOAD=false. ${describeOfflineFailure(options.dir, options.hubEndpoint)}`);
   }
   logger.info('model not found locally; downloading', { dir: options.dir, endpoint: options.hubEndpoint });
-  const include = options.onnxFile === 'onnx/model.onnx' ? [] : [options.onnxFile];
+  const include = options.onnxFile === DEFAULT_ONNX_FILE ? [] : [options.onnxFile];
   try {
     await downloadModel({ dir: options.dir, endpoint: options.hubEndpoint, include, onProgress: createStderrProgress() });
   } catch (error) {

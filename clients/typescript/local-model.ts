@@ -1,10 +1,8 @@
-import { importServiceModel, type EmbeddingModel } from './service-code';
+import { DEFAULT_MAX_CHARS_PER_TEXT, DEFAULT_ONNX_FILE, importServiceModel, type EmbeddingModel } from './service-code';
 import type { LocalModelOptions } from './types';
 
 /** Rows per local inference run: bounds the memory a long input takes on the caller's machine. */
 const LOCAL_BATCH = 32;
-/** The service's default MAX_CHARS_PER_TEXT: longer texts cannot survive the 256-token truncation anyway. */
-const MAX_CHARS_PER_TEXT = 20_000;
 
 export interface LocalModel {
   embed(texts: readonly string[]): Promise<Float32Array[]>;
@@ -30,8 +28,9 @@ export function lazyLocalModel(options: LocalModelOptions): LocalModel {
     const { loadEmbeddingModel } = await importServiceModel();
     return loadEmbeddingModel({
       dir: options.modelDir,
-      onnxFile: options.onnxFile ?? 'onnx/model.onnx',
-      maxCharsPerText: MAX_CHARS_PER_TEXT,
+      onnxFile: options.onnxFile ?? DEFAULT_ONNX_FILE,
+      // The service's default: longer texts cannot survive the 256-token truncation anyway.
+      maxCharsPerText: DEFAULT_MAX_CHARS_PER_TEXT,
       intraOpThreads: options.intraOpThreads ?? 1,
       cpuMemArena: false,
       allowSpinning: false,

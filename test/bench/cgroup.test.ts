@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PROC_SYSTEM, createTaskCgroup, joinCgroupPrefix, locateControllers, parseMountinfo, removeStaleTaskCgroups } from '../../bench/cgroup';
-import { REPO_ROOT } from '../../scripts/repo-paths';
+import { TEST_BUILD_DIR } from '../app/support/paths';
 
 const execFileAsync = promisify(execFile);
 const MiB = 2 ** 20;
@@ -154,8 +154,8 @@ real.group?.remove();
     const { group } = createTaskCgroup('jest-real', limits);
     try {
       const [command, ...args] = group!.launchPrefix();
-      const script = `const { availableCpus } = require('./dist/app/cpus'); process.stdout.write(JSON.stringify({ cpus: availableCpus(), cgroup: require('fs').readFileSync('/proc/self/cgroup', 'utf8') }))`;
-      const { stdout } = await execFileAsync(command!, [...args, process.execPath, '-e', script], { cwd: REPO_ROOT });
+      const script = `const { availableCpus } = require('./app/cpus'); process.stdout.write(JSON.stringify({ cpus: availableCpus(), cgroup: require('fs').readFileSync('/proc/self/cgroup', 'utf8') }))`;
+      const { stdout } = await execFileAsync(command!, [...args, process.execPath, '-e', script], { cwd: TEST_BUILD_DIR });
       const seen = JSON.parse(stdout) as { cpus: number; cgroup: string };
       expect(seen.cpus).toBe(1);
       expect(seen.cgroup).toContain(`embedding-bench-${process.pid}-jest-real`);

@@ -43,9 +43,9 @@ describe('the production configuration, from the Pulumi program', () => {
       expect(env).toMatchObject({ HOST: '127.0.0.1', PORT: '4321', EMBEDDING_MODEL_DIR: '/models/x', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9999', LOG_LEVEL: 'info', MAX_BATCH_TOKENS: '1024' });
       const config = loadConfig(env);
       expect(config.tracing.otlpEndpoint).toBe('http://127.0.0.1:9999');
-      expect(config.inference.intraOpThreads).toBe(1);
+      expect(config.session.intraOpThreads).toBe(1);
       expect(config.shutdownGraceMs).toBe(stack.shutdownGraceMs);
-      expect(config.inference.maxBatchTokens).toBe(1024);
+      expect(config.scheduling.maxBatchTokens).toBe(1024);
     });
 
     it('quiet: the same, with tracing off and LOG_LEVEL=warn', () => {

@@ -1,5 +1,5 @@
-import { checkTargets, desiredCountRule, renderMarkdown, tasksNeeded } from '../../bench/report';
-import type { OpenLoopPoint, ScenarioResult, TaskShapeResult, TaskShapeServerResult } from '../../bench/types';
+import { checkTargets, desiredCountRule, mixedChecks, mixedSection, renderMarkdown, tasksNeeded } from '../../bench/report';
+import type { MixedResult, OpenLoopPoint, ScenarioResult, TaskShapeResult, TaskShapeServerResult } from '../../bench/types';
 import type { BenchResults } from '../../bench/types';
 
 const cpu = { server: 0.5, loadGenerator: 0.05, other: 0 };
@@ -77,5 +77,46 @@ describe('target checks for the task shape', () => {
     expect(markdown).toContain('Rule for `embedding:desiredCount`');
     expect(markdown).toMatch(/\| ours \| short \| 60\.0 \| 60\.0 \| 300 \| 200\.0 \| 400\.0 \| 400\.0 \| 0\.50 \| over \|/);
     expect(markdown).toContain('(task 99 s)');
+  });
+});
+
+describe('the mixed traffic report', () => {
+  const bulk = (callers: number, textsPerS: number, localFallbackTexts = 0) => ({
+    callers, texts: 2000, seconds: 2000 / textsPerS, textsPerS, callerSeconds: [], localFallbackTexts, clientWarnings: [],
+  });
+  const queries = (p99Ms: number, refused = 0) => ({ ...result(4, p99Ms), requests: 120, ok: 120 - refused, non2xx: refused });
+  const mixed = (overrides: { p99?: number; refused?: number; slowdown?: number; fallback?: number } = {}): MixedResult => ({
+    shape: { cpuUnits: 512, memoryMiB: 1024 }, cpuCores: 0.5, memoryLimitMiB: 832, bulkKind: 'medium', bulkTexts: 2000, queryRatePerS: 4, peakRssMb: 296,
+    cases: [
+      { label: '1 bulk caller(s), no queries', bulk: bulk(1, 60), cpu },
+      { label: '1 bulk caller(s) + queries', bulk: bulk(1, 60 * (overrides.slowdown ?? 0.95), overrides.fallback), queries: queries(overrides.p99 ?? 150, overrides.refused), cpu },
+      { label: '2 bulk caller(s), no queries', bulk: bulk(2, 64), cpu },
+      { label: '2 bulk caller(s) + queries', bulk: bulk(2, 58), queries: queries(170), cpu },
+    ],
+  });
+
+  it('checks every target of the mixed traffic, for one and for two bulk callers', () => {
+    const checks = mixedChecks(mixed());
+    expect(checks).toHaveLength(8);
+    expect(checks.every((c) => c.pass === true)).toBe(true);
+    expect(check(checks, 'mixed traffic, task shape 512/1024, 1 bulk caller + queries at 4/s: query p99')?.measured).toBe('150.0 ms');
+    expect(check(checks, 'mixed traffic, task shape 512/1024, 2 bulk callers + queries at 4/s: bulk texts/s')?.measured).toBe('0.91×');
+  });
+
+  it('fails a target on a slow query, a refused one, a slowed re-index or a local fallback', () => {
+    const failing = (overrides: Parameters<typeof mixed>[0], start: string) => check(mixedChecks(mixed(overrides)), `mixed traffic, task shape 512/1024, 1 bulk caller + queries at 4/s: ${start}`)?.pass;
+    expect(failing({ p99: 251 }, 'query p99')).toBe(false);
+    expect(failing({ refused: 1 }, 'queries refused')).toBe(false);
+    expect(failing({ slowdown: 0.8 }, 'bulk texts/s')).toBe(false);
+    expect(failing({ fallback: 100 }, 'texts the client embedded locally')).toBe(false);
+    expect(mixedChecks(undefined)).toEqual([]);
+  });
+
+  it('renders one row per case, and says why when nothing was measured', () => {
+    const table = mixedSection({ mixed: mixed() });
+    expect(table).toContain('| 1 bulk caller(s) + queries | 2000 | 35.1 | 57.0 | 0.95× | 0 | 120 | 75.0 | 150.0 | 0 | 0 | 0.50 |');
+    expect(table.split('\n').filter((line) => /^\| \d bulk caller/.test(line))).toHaveLength(4);
+    expect(mixedSection({ mixed: { ...mixed(), cases: [], skipped: '/usr/bin/python3 not found' } })).toMatch(/not measured \(\/usr\/bin\/python3 not found\)/);
+    expect(renderMarkdown({ ...base, wallS: 1, partsWallS: {}, mixed: mixed(), checks: [] })).toContain('**Mixed traffic, task shape 512/1024**');
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createTaskCgroup } from '../../bench/cgroup';
 import { productionStack } from '../../bench/production';
 import { freePort, startServer } from '../../bench/server-process';
-import { runServer, type ServerContext } from '../../bench/servers';
+import { OURS_MAIN, runServer, type ServerContext } from '../../bench/servers';
 import { TextStream } from '../../bench/texts';
 import { smallModelDir } from '../app/support/models';
 import { REPO_ROOT } from '../app/support/paths';
@@ -54,7 +54,7 @@ describe('benchmark servers', () => {
     try {
       const port = await freePort();
       const env = { EMBEDDING_MODEL_DIR: await smallModelDir(), MODEL_AUTO_DOWNLOAD: 'false', HOST: '127.0.0.1', PORT: String(port) };
-      const server = await startServer({ name: 'cgroup-test', script: path.join(REPO_ROOT, 'dist/app/main.js'), env, cwd: REPO_ROOT, stdoutFile: logFile, launchPrefix: group!.launchPrefix() }, port);
+      const server = await startServer({ name: 'cgroup-test', script: OURS_MAIN, env, cwd: REPO_ROOT, stdoutFile: logFile, launchPrefix: group!.launchPrefix() }, port);
       const cgroup = fs.readFileSync(`/proc/${server.pid}/cgroup`, 'utf8');
       await server.stop();
       expect(cgroup).toContain(`embedding-bench-${process.pid}-jest-servers`);

@@ -3,7 +3,7 @@ import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MODEL_FILES } from '../../app/model/layout';
-import { REPO_ROOT, TOKENIZER_FIXTURE_DIR } from '../app/support/paths';
+import { TEST_BUILD_DIR, TOKENIZER_FIXTURE_DIR } from '../app/support/paths';
 
 interface Outcome {
   code: number | null;
@@ -11,10 +11,10 @@ interface Outcome {
   stderr: string;
 }
 
-/** A compiled CLI (jest's global setup built dist/) in a child process, from an unrelated directory. */
+/** A compiled CLI (jest's global setup compiled it from the current sources) in a child process, from an unrelated directory. */
 function runCli(script: string, args: string[], cwd: string): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', script), ...args], {
+    const child = spawn(process.execPath, [path.join(TEST_BUILD_DIR, script), ...args], {
       cwd,
       env: { PATH: process.env.PATH ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ import type { EmbeddingRunner } from './embedding-runner';
 export function embedRoutes(config: Config, runner: EmbeddingRunner): Router {
   const router = Router();
   const modelName = config.model.name;
-  const embedSchema = embedRequestSchema(config.limits.maxTextsPerRequest);
+  const embedSchema = embedRequestSchema(config.http.maxTextsPerRequest);
   const singleSchema = singleQuerySchema();
 
   router.post('/embed', ...runner.jsonBody, async (req, res) => {

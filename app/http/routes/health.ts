@@ -10,7 +10,7 @@ import { setLogLevel } from '../middleware';
 export function healthRoutes(lifecycle: Lifecycle, modelName: string): Router {
   const router = Router();
   router.get('/health', (_req, res) => {
-    const worker = lifecycle.phase === 'ready' ? lifecycle.service?.health() : undefined;
+    const worker = lifecycle.phase === 'ready' ? lifecycle.embedder?.health() : undefined;
     const status = lifecycle.phase === 'ready' ? (worker?.state === 'ok' || worker === undefined ? 'ok' : worker.state) : lifecycle.phase;
     if (status !== 'ok') {
       res.set('Retry-After', '5');
@@ -18,7 +18,7 @@ export function healthRoutes(lifecycle: Lifecycle, modelName: string): Router {
     }
     res.status(status === 'ok' ? 200 : 503).json({
       status,
-      model_loaded: lifecycle.service !== undefined,
+      model_loaded: lifecycle.embedder !== undefined,
       model_name: modelName,
       ...(worker && worker.state !== 'ok' ? { reason: worker.reason } : {}),
     });

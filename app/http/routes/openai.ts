@@ -10,14 +10,14 @@ import type { EmbeddingRunner } from './embedding-runner';
 export function openAiRoutes(config: Config, runner: EmbeddingRunner): Router {
   const router = Router();
   const modelName = config.model.name;
-  const schema = openAiRequestSchema(config.limits.maxOpenAiInputs);
+  const schema = openAiRequestSchema(config.http.maxOpenAiInputs);
   const created = Math.floor(Date.now() / 1000);
 
   router.post('/v1/embeddings', ...runner.jsonBody, async (req, res) => {
     const raw = jsonBodyOf(req);
     refuseTokenIds(raw);
     const body = parseOrThrow(schema, raw, 'body');
-    const { dimension } = runner.service();
+    const { dimension } = runner.embedder();
     if (body.dimensions !== undefined && body.dimensions > dimension) {
       throw validationError([{ loc: ['body', 'dimensions'], msg: `dimensions must be at most ${dimension}, the dimension of ${modelName}`, type: 'too_big' }]);
     }

@@ -18,6 +18,7 @@ import {
 import { ALL_MINILM_L6_V2, parseModelPin, type ModelPin } from '../../../app/provisioning/manifest';
 import { createStderrProgress, formatProgress, type DownloadProgress } from '../../../app/provisioning/progress';
 import { closedPort, fakeModelFiles, sha256, startFakeHub, type FakeHub } from '../support/fake-hub';
+import { TEST_BUILD_DIR } from '../support/paths';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const FAST = { retryDelayMs: 20, idleTimeoutMs: 2_000 } satisfies Partial<DownloadModelOptions>;
@@ -342,9 +343,9 @@ describe('progress printer', () => {
 });
 
 describe('fetch-model CLI (a real child process)', () => {
-  // The build jest's global setup made from the current sources.
+  // Compiled by jest's global setup from the current sources.
   const cli = (args: string[], env: Record<string, string>): Promise<RunResult> =>
-    run(process.execPath, [path.join(ROOT, 'dist/app/cli/fetch-model.js'), ...args], env, 30_000);
+    run(process.execPath, [path.join(TEST_BUILD_DIR, 'app/cli/fetch-model.js'), ...args], env, 30_000);
 
   async function writePin(pin: ModelPin): Promise<string> {
     const file = path.join(work, 'pin.json');

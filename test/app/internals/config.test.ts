@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONFIG_VARIABLES, ConfigError, loadConfig, serviceVariables } from '../../app/config';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, serviceVariables } from '../../../app/config';
 
 describe('loadConfig', () => {
   const twoCpus = () => 2;
@@ -11,8 +11,12 @@ describe('loadConfig', () => {
       port: 8003,
       host: '0.0.0.0',
       model: { dir: './models/all-MiniLM-L6-v2', onnxFile: 'onnx/model.onnx', name: 'all-MiniLM-L6-v2', autoDownload: true, hubEndpoint: 'https://huggingface.co' },
-      limits: { maxTextsPerRequest: 100, maxBodyBytes: 2 * 1024 * 1024 },
-      inference: { intraOpThreads: 2 },
+      http: { maxTextsPerRequest: 100, maxBodyBytes: 2 * 1024 * 1024 },
+      tokenizer: { maxCharsPerText: 20_000 },
+      scheduling: { maxBatchSize: 64, maxBatchTokens: 2048, maxAdmittedTexts: 4096, maxQueueWaitMs: 3000, interactiveMaxTexts: 4, runTargetMs: 100, runDeadline: { factor: 10, minMs: 10_000 } },
+      session: { intraOpThreads: 2, cpuMemArena: true, allowSpinning: true },
+      supervision: { failureLimit: 3, failureWindowMs: 300_000 },
+      cache: { entries: 0 },
       logLevel: 'info',
       tracing: { otlpEndpoint: undefined, serviceName: 'embedding-service' },
     });
@@ -29,8 +33,8 @@ describe('loadConfig', () => {
     );
     expect(config.port).toBe(9000);
     expect(config.model).toMatchObject({ dir: '/models/x', onnxFile: 'onnx/model_quint8_avx2.onnx', autoDownload: false, hubEndpoint: 'http://hub.internal:8080' });
-    expect(config.limits).toMatchObject({ maxTextsPerRequest: 10, maxBodyBytes: 1000 });
-    expect(config.inference.intraOpThreads).toBe(1);
+    expect(config.http).toMatchObject({ maxTextsPerRequest: 10, maxBodyBytes: 1000 });
+    expect(config.session.intraOpThreads).toBe(1);
     expect(config.tracing.otlpEndpoint).toBe('http://localhost:4318');
     expect(config.shutdownGraceMs).toBe(5000);
   });
@@ -61,16 +65,26 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/MAX_QUEUED_TEXTS \(1000\) must be at least .*MAX_OPENAI_INPUTS \(2048\)/);
+    expect(problems[0]).toMatch(/MAX_ADMITTED_TEXTS \(1000\) must be at least .*MAX_OPENAI_INPUTS \(2048\)/);
     expect(problems[1]).toMatch(/MAX_INFLIGHT_BODY_BYTES .* MAX_BODY_BYTES/);
-    expect(loadConfig({ MAX_QUEUED_TEXTS: '1000', MAX_OPENAI_INPUTS: '1000' }, twoCpus).inference.maxQueuedTexts).toBe(1000);
+    expect(loadConfig({ MAX_QUEUED_TEXTS: '1000', MAX_OPENAI_INPUTS: '1000' }, twoCpus).scheduling.maxAdmittedTexts).toBe(1000);
+  });
+
+  it('reads MAX_ADMITTED_TEXTS, or its former name MAX_QUEUED_TEXTS, and refuses the two disagreeing', () => {
+    expect(loadConfig({ MAX_ADMITTED_TEXTS: '5000' }, twoCpus).scheduling.maxAdmittedTexts).toBe(5000);
+    expect(loadConfig({ MAX_QUEUED_TEXTS: '6000' }, twoCpus).scheduling.maxAdmittedTexts).toBe(6000);
+    expect(loadConfig({ MAX_ADMITTED_TEXTS: '7000', MAX_QUEUED_TEXTS: '7000' }, twoCpus).scheduling.maxAdmittedTexts).toBe(7000);
+    expect(() => loadConfig({ MAX_ADMITTED_TEXTS: '5000', MAX_QUEUED_TEXTS: '6000' }, twoCpus)).toThrow(/MAX_ADMITTED_TEXTS \(5000\) and its former name MAX_QUEUED_TEXTS \(6000\) disagree/);
   });
 
   it('parses the hardening limits and the worker supervision', () => {
-    const config = loadConfig({ MAX_QUEUE_WAIT_MS: '1500', INFERENCE_TIMEOUT_FACTOR: '2.5', INFERENCE_TIMEOUT_MIN_MS: '800', WORKER_FAILURE_LIMIT: '5', WORKER_FAILURE_WINDOW_MS: '60000', REQUEST_TIMEOUT_MS: '5000' }, twoCpus);
-    expect(config.inference.maxQueueWaitMs).toBe(1500);
-    expect(config.worker).toEqual({ timeoutFactor: 2.5, timeoutMinMs: 800, failureLimit: 5, failureWindowMs: 60000 });
-    expect(config.limits).toMatchObject({ maxOpenAiInputs: 2048, maxInflightBodyBytes: 16 * 1024 * 1024, requestTimeoutMs: 5000 });
+    const config = loadConfig(
+      { MAX_QUEUE_WAIT_MS: '1500', INTERACTIVE_MAX_TEXTS: '8', RUN_TARGET_MS: '250', INFERENCE_TIMEOUT_FACTOR: '2.5', INFERENCE_TIMEOUT_MIN_MS: '800', WORKER_FAILURE_LIMIT: '5', WORKER_FAILURE_WINDOW_MS: '60000', REQUEST_TIMEOUT_MS: '5000' },
+      twoCpus,
+    );
+    expect(config.scheduling).toMatchObject({ maxQueueWaitMs: 1500, interactiveMaxTexts: 8, runTargetMs: 250, runDeadline: { factor: 2.5, minMs: 800 } });
+    expect(config.supervision).toEqual({ failureLimit: 5, failureWindowMs: 60000 });
+    expect(config.http).toMatchObject({ maxOpenAiInputs: 2048, maxInflightBodyBytes: 16 * 1024 * 1024, requestTimeoutMs: 5000 });
   });
 
   it('returns a frozen object', () => {
@@ -85,7 +99,7 @@ describe('loadConfig', () => {
   });
 
   it('documents every variable in the README configuration table', () => {
-    const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+    const readme = fs.readFileSync(path.join(__dirname, '../../../README.md'), 'utf8');
     for (const key of CONFIG_VARIABLES) expect(readme).toMatch(new RegExp(`^\\| \`${key}\` \\|`, 'm'));
   });
 });

@@ -14,17 +14,17 @@ export interface SessionOptions {
   readonly optimizedModelFilePath?: string;
 }
 
-/** Runs the transformer on a batch of token id sequences and returns one sentence vector per sequence. */
-export interface SentenceEncoder {
+/** The onnxruntime session and pooling: one run over a batch of token id sequences gives one sentence vector per sequence. */
+export interface OnnxEncoder {
   readonly dimension: number;
-  encode(batch: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array[]>;
+  run(batch: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array[]>;
   release(): Promise<void>;
 }
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask'] as const;
 const OUTPUT = 'last_hidden_state';
 
-export async function loadOnnxEncoder(file: string, settings: ModelSettings, options: SessionOptions): Promise<SentenceEncoder> {
+export async function loadOnnxEncoder(file: string, settings: ModelSettings, options: SessionOptions): Promise<OnnxEncoder> {
   const session = await ort.InferenceSession.create(file, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
@@ -43,7 +43,7 @@ export async function loadOnnxEncoder(file: string, settings: ModelSettings, opt
 
   return {
     dimension: settings.dimension,
-    async encode(batch) {
+    async run(batch) {
       if (batch.length === 0) return [];
       const lengths = batch.map((ids) => ids.length);
       const seqLen = Math.max(...lengths);

@@ -1,4 +1,4 @@
-import { paddedTokens, planBatches } from '../../../app/batching/plan';
+import { paddedTokens, planBatches } from '../../../../app/batching/plan';
 
 const entries = (...lengths: number[]) => lengths.map((length, id) => ({ id, length }));
 

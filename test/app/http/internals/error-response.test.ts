@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { overloaded, ServiceError, validationError, type ErrorKind } from '../../../app/errors';
-import { dialectFor, STATUS_BY_KIND, toErrorResponse } from '../../../app/http/error-response';
-import { REPO_ROOT } from '../support/paths';
+import { overloaded, ServiceError, validationError, type ErrorKind } from '../../../../app/errors';
+import { dialectFor, STATUS_BY_KIND, toErrorResponse } from '../../../../app/http/error-response';
+import { REPO_ROOT } from '../../support/paths';
 
 describe('error → HTTP response mapping', () => {
   it.each(Object.entries(STATUS_BY_KIND))('maps %s to %i', (kind, status) => {

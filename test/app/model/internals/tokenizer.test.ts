@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { MODEL_FILES, modelPath } from '../../../app/model/layout';
-import { capCharacters, loadTokenizer } from '../../../app/model/tokenizer';
-import { TOKENIZER_FIXTURE_DIR } from '../support/paths';
+import { MODEL_FILES, modelPath } from '../../../../app/model/layout';
+import { capCharacters, loadTokenizer } from '../../../../app/model/tokenizer';
+import { TOKENIZER_FIXTURE_DIR } from '../../support/paths';
 
 /** The model's real tokenizer files, as published at the pinned revision. */
 describe('tokenizer on the published all-MiniLM-L6-v2 files', () => {

@@ -1,27 +1,41 @@
 import { notReady, shuttingDown } from '../errors';
-import { InferenceThread } from './inference-thread';
-import type { WorkerInit } from './inference-worker';
-import { paddedTokenCount, RunDeadline, type RunDeadlineOptions } from './run-deadline';
 
-export interface SupervisionOptions extends RunDeadlineOptions {
-  /** This many failures (exits, crashes, runs past their deadline) within the window report "failing". */
-  readonly failureLimit: number;
-  readonly failureWindowMs: number;
+/** What the supervisor needs of an inference thread (inference-thread.ts; a fake one in tests). */
+export interface SupervisedThread {
+  readonly alive: boolean;
+  /** Runs posted and not answered. */
+  readonly inFlight: number;
+  /** Resolves when the thread has really ended (a thread stuck in native code may never). */
+  readonly exited: Promise<void>;
+  run(batch: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array[]>;
+  /** Asks the thread to release its session and end; terminates it past `timeoutMs`. True once it has ended. */
+  release(timeoutMs: number): Promise<boolean>;
+  /** Ends the thread whatever it is doing, failing its runs with `reason`; false if it has not ended within `timeoutMs`. */
+  terminate(timeoutMs: number, reason?: Error): Promise<boolean>;
 }
 
-export const DEFAULT_SUPERVISION: SupervisionOptions = {
-  timeoutFactor: 10,
-  timeoutMinMs: 10_000,
-  failureLimit: 3,
-  failureWindowMs: 300_000,
-};
+/**
+ * Starts a thread and resolves once it is ready to run (rejects if it cannot load). `onEnd` is
+ * called once if the thread later ends without being asked to (exit, uncaught error).
+ */
+export type ThreadFactory = (onEnd: (thread: SupervisedThread, error: Error) => void) => Promise<SupervisedThread>;
+
+export interface SupervisionOptions {
+  /** This many failures (exits, crashes, runs past their deadline, failed starts) within the window report "failing". */
+  readonly failureLimit: number;
+  readonly failureWindowMs: number;
+  /** The deadline of a run whose caller gives none (callers without a scheduler: the client's local model, the raw benchmark). */
+  readonly defaultRunDeadlineMs: number;
+}
+
+export const DEFAULT_SUPERVISION: SupervisionOptions = { failureLimit: 3, failureWindowMs: 300_000, defaultRunDeadlineMs: 60_000 };
 
 /** What the health check reports about inference. */
-export type WorkerHealth =
+export type InferenceHealth =
   | { readonly state: 'ok' }
   | { readonly state: 'restarting' | 'failing'; readonly reason: string };
 
-export type WorkerEvent =
+export type SupervisorEvent =
   | { readonly type: 'started'; readonly replacement: boolean; readonly startMs: number }
   | { readonly type: 'start_failed'; readonly message: string; readonly retryInMs: number }
   | { readonly type: 'failed'; readonly cause: 'exit' | 'timeout'; readonly message: string; readonly inFlight: number }
@@ -32,12 +46,13 @@ export interface CloseOutcome {
   readonly stuckThreads: number;
 }
 
-/** The session on a worker thread, watched: a dead or hung thread is replaced, and health says so. */
-export interface SupervisedEncoder {
-  readonly dimension: number;
-  encode(batch: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array[]>;
-  health(): WorkerHealth;
-  subscribe(listener: (event: WorkerEvent) => void): void;
+/** An inference thread, watched: a dead or hung thread is replaced, and health says so. */
+export interface Supervisor {
+  /** One inference run; fails past `deadlineMs` (waiting for a replacement thread included). */
+  run(batch: ReadonlyArray<ArrayLike<number>>, deadlineMs?: number): Promise<Float32Array[]>;
+  health(): InferenceHealth;
+  subscribe(listener: (event: SupervisorEvent) => void): void;
+  /** Bounded: resolves within a few seconds even when a run is hung. */
   close(): Promise<CloseOutcome>;
 }
 
@@ -46,26 +61,27 @@ const TERMINATE_WAIT_MS = 1000;
 /** How long close() lets the session release itself before terminating the thread (and then waits for that). */
 const RELEASE_WAIT_MS = 750;
 /** Back-off between attempts to start a replacement that keeps failing to load. */
-const RESTART_BACKOFF_MS = [0, 1000, 2000, 5000, 10_000, 30_000];
+export const RESTART_BACKOFF_MS: readonly number[] = [0, 1000, 2000, 5000, 10_000, 30_000];
+
+const backoff = (attempt: number) => RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)] as number;
 
 /**
- * Starts the first worker (resolving once it is ready, rejecting if it cannot load) and keeps one
- * running: when the thread exits or crashes, what it had in flight fails and a replacement starts;
- * a run past its deadline (a multiple of its expected time) gets its thread terminated, fails,
- * and the same happens. Runs that arrive while there is no worker wait for the replacement, up to
- * the deadline floor. Health reports "restarting" while there is no worker and "failing" when
- * failures keep happening or a terminated thread would not end.
+ * Starts the first thread (resolving once it is ready, rejecting if it cannot load) and keeps one
+ * running: when the thread exits or crashes, what it had in flight fails and a replacement starts
+ * (retried with back-off while it fails to load); a run past its deadline gets its thread
+ * terminated, fails, and the same happens. Runs that arrive while there is no thread wait for the
+ * replacement within their deadline. Health reports "restarting" while there is no thread and
+ * "failing" when failures keep happening or a terminated thread would not end.
  */
-export async function startSupervisedEncoder(init: WorkerInit, options: SupervisionOptions = DEFAULT_SUPERVISION): Promise<SupervisedEncoder> {
-  const deadline = new RunDeadline(options);
-  const listeners: Array<(event: WorkerEvent) => void> = [];
-  const emit = (event: WorkerEvent) => listeners.forEach((listener) => listener(event));
+export async function startSupervisor(startThread: ThreadFactory, options: SupervisionOptions = DEFAULT_SUPERVISION): Promise<Supervisor> {
+  const listeners: Array<(event: SupervisorEvent) => void> = [];
+  const emit = (event: SupervisorEvent) => listeners.forEach((listener) => listener(event));
   const failures: number[] = [];
-  const stuck = new Set<InferenceThread>();
+  const stuck = new Set<SupervisedThread>();
   let closing = false;
-  let current: InferenceThread | undefined;
+  let current: SupervisedThread | undefined;
   let lastFailure = '';
-  let replacement: Promise<InferenceThread> | undefined;
+  let replacement: Promise<SupervisedThread> | undefined;
 
   const recordFailure = (message: string) => {
     lastFailure = message;
@@ -77,9 +93,9 @@ export async function startSupervisedEncoder(init: WorkerInit, options: Supervis
     return failures.length;
   };
 
-  const launch = async (isReplacement: boolean): Promise<InferenceThread> => {
+  const launch = async (isReplacement: boolean): Promise<SupervisedThread> => {
     const started = performance.now();
-    const thread = await InferenceThread.start(init, (ended, error) => onThreadEnd(ended, error));
+    const thread = await startThread((ended, error) => onThreadEnd(ended, error));
     emit({ type: 'started', replacement: isReplacement, startMs: Math.round(performance.now() - started) });
     return thread;
   };
@@ -89,8 +105,7 @@ export async function startSupervisedEncoder(init: WorkerInit, options: Supervis
     if (replacement || closing) return;
     replacement = (async () => {
       for (let attempt = 0; ; attempt++) {
-        const delay = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)] as number;
-        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        if (backoff(attempt) > 0) await new Promise((resolve) => setTimeout(resolve, backoff(attempt)).unref());
         if (closing) throw shuttingDown();
         try {
           const thread = await launch(true);
@@ -103,8 +118,7 @@ export async function startSupervisedEncoder(init: WorkerInit, options: Supervis
         } catch (error) {
           if (closing) throw error;
           recordFailure(`replacement worker failed to start: ${(error as Error).message}`);
-          const next = RESTART_BACKOFF_MS[Math.min(attempt + 1, RESTART_BACKOFF_MS.length - 1)] as number;
-          emit({ type: 'start_failed', message: (error as Error).message, retryInMs: next });
+          emit({ type: 'start_failed', message: (error as Error).message, retryInMs: backoff(attempt + 1) });
         }
       }
     })();
@@ -114,14 +128,14 @@ export async function startSupervisedEncoder(init: WorkerInit, options: Supervis
     );
   };
 
-  const onThreadEnd = (thread: InferenceThread, error: Error) => {
+  const onThreadEnd = (thread: SupervisedThread, error: Error) => {
     if (closing) return;
     recordFailure(error.message);
     emit({ type: 'failed', cause: 'exit', message: error.message, inFlight: thread.inFlight });
     if (thread === current) replace();
   };
 
-  const abandon = (thread: InferenceThread, reason: Error) => {
+  const abandon = (thread: SupervisedThread, reason: Error) => {
     void thread.terminate(TERMINATE_WAIT_MS, reason).then((ended) => {
       if (ended) return;
       stuck.add(thread);
@@ -130,15 +144,15 @@ export async function startSupervisedEncoder(init: WorkerInit, options: Supervis
     });
   };
 
-  /** The running thread, or the replacement being started, waited for up to the deadline floor. */
-  const ready = async (): Promise<InferenceThread> => {
+  /** The running thread, or the replacement being started, waited for up to `waitMs`. */
+  const ready = async (waitMs: number): Promise<SupervisedThread> => {
     if (closing) throw shuttingDown();
     if (current?.alive) return current;
     if (!replacement) replace();
-    const pending = replacement as Promise<InferenceThread>;
+    const pending = replacement as Promise<SupervisedThread>;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(notReady('the inference worker is restarting')), options.timeoutMinMs);
+      timer = setTimeout(() => reject(notReady('the inference worker is restarting')), waitMs);
     });
     try {
       return await Promise.race([pending, timedOut]);
@@ -150,29 +164,22 @@ export async function startSupervisedEncoder(init: WorkerInit, options: Supervis
   current = await launch(false);
 
   return {
-    dimension: init.settings.dimension,
-
-    async encode(batch) {
+    async run(batch, deadlineMs = options.defaultRunDeadlineMs) {
       if (batch.length === 0) return [];
-      const thread = await ready();
-      const padded = paddedTokenCount(batch);
-      const limitMs = deadline.deadlineMs(padded);
-      const started = performance.now();
+      const thread = await ready(deadlineMs);
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          const error = new Error(`inference run exceeded its deadline of ${limitMs} ms (${batch.length} texts, ${padded} padded tokens); worker replaced`);
+          const error = new Error(`inference run exceeded its deadline of ${deadlineMs} ms (${batch.length} texts); worker replaced`);
           recordFailure(error.message);
           emit({ type: 'failed', cause: 'timeout', message: error.message, inFlight: thread.inFlight });
           if (thread === current) replace();
           abandon(thread, error);
           reject(error);
-        }, limitMs);
+        }, deadlineMs);
       });
       try {
-        const vectors = await Promise.race([thread.run(batch), expired]);
-        deadline.record(padded, performance.now() - started);
-        return vectors;
+        return await Promise.race([thread.run(batch), expired]);
       } finally {
         clearTimeout(timer);
       }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { availableCpus, cgroupCpuQuota, readCgroupQuota, readCgroupV1Quota, readMembership } from '../../app/cpus';
+import { availableCpus, cgroupCpuQuota, readCgroupQuota, readCgroupV1Quota, readMembership } from '../../../app/cpus';
 
 /** A fake /proc/self/cgroup and /sys/fs/cgroup in a temp dir: `files` maps paths under the tree to contents. */
 function fakeTree(procSelfCgroup: string | undefined, files: Record<string, string>): { procSelfCgroup: string; root: string } {

@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
-import type { Batcher } from './batching/batcher';
-import { clientClosed } from './errors';
-import type { EmbeddingModel, TokenizedText, WorkerHealth } from './model';
+import type { Admission } from './batching/admission';
+import type { Scheduler } from './batching/scheduler';
+import { callerClosed } from './errors';
+import type { EmbeddingModel, InferenceHealth, TokenizedText } from './model';
 
 export interface StageTimings {
   readonly tokenizeMs: number;
@@ -17,19 +18,19 @@ export interface EmbedOutcome {
   readonly timings: StageTimings;
 }
 
-/** What the HTTP layer calls: texts in, vectors out in input order. */
-export interface EmbeddingService {
+/** What the HTTP layer calls: a request's texts in, vectors out in input order. */
+export interface Embedder {
   readonly dimension: number;
   embed(texts: readonly string[], signal?: AbortSignal): Promise<EmbedOutcome>;
   /** Whether inference works right now (a worker is running and not failing over and over). */
-  health(): WorkerHealth;
+  health(): InferenceHealth;
   /** True when a request would be refused as overloaded whatever its size: refuse before reading its body. */
   saturated(): boolean;
   /** Shutdown: fails everything admitted with 503 and refuses new work. */
   cancelAll(): void;
 }
 
-export interface EmbeddingServiceOptions {
+export interface EmbedderOptions {
   /** Entries of the text → vector LRU cache; 0 turns it off. */
   readonly cacheEntries: number;
 }
@@ -55,18 +56,22 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 const estimateTokens = (text: string, maxTokens: number) => Math.min(maxTokens, 2 + Math.ceil(text.length / 3));
 
 /**
- * Takes an admission slot (or refuses at once) before any tokenising, then tokenises in slices
- * that leave the event loop free, so token counts are known to the batch budget up front; texts
- * seen recently come from the cache and skip admission and the queue entirely.
+ * A request's way through the service: texts seen recently come from the cache and skip the rest;
+ * the others take an admission permit (or are refused at once) before any tokenising, are tokenised
+ * in slices that leave the event loop free, so their token counts are known to the queue, and are
+ * submitted to the scheduler.
  */
-export function createEmbeddingService(model: EmbeddingModel, batcher: Batcher, options: EmbeddingServiceOptions): EmbeddingService {
+export function createEmbedder(model: EmbeddingModel, admission: Admission, scheduler: Scheduler, options: EmbedderOptions): Embedder {
   const cache = options.cacheEntries > 0 ? new LRUCache<string, CachedEmbedding>({ max: options.cacheEntries }) : undefined;
 
   return {
     dimension: model.dimension,
     health: () => model.health(),
-    saturated: () => batcher.saturated(),
-    cancelAll: () => batcher.cancelAll(),
+    saturated: () => admission.saturated(),
+    cancelAll: () => {
+      admission.close();
+      scheduler.cancelAll();
+    },
     async embed(texts, signal) {
       const vectors: Float32Array[] = new Array(texts.length);
       const missing: number[] = [];
@@ -82,7 +87,7 @@ export function createEmbeddingService(model: EmbeddingModel, batcher: Batcher, 
       });
       if (missing.length === 0) return { vectors, promptTokens, cacheHits: texts.length, timings: { tokenizeMs: 0, queueMs: 0, inferenceMs: 0 } };
 
-      const slot = batcher.admit(
+      const permit = admission.admit(
         missing.length,
         missing.reduce((sum, i) => sum + estimateTokens(texts[i] as string, model.maxTokens), 0),
       );
@@ -93,7 +98,7 @@ export function createEmbeddingService(model: EmbeddingModel, batcher: Batcher, 
         for (const index of missing) {
           if (performance.now() - sliceStart > TOKENIZE_SLICE_MS) {
             await yieldToEventLoop();
-            if (signal?.aborted) throw clientClosed();
+            if (signal?.aborted) throw callerClosed();
             sliceStart = performance.now();
           }
           const tokens = model.tokenize(texts[index] as string);
@@ -101,12 +106,12 @@ export function createEmbeddingService(model: EmbeddingModel, batcher: Batcher, 
           tokenized.push(tokens);
         }
         const tokenizeMs = performance.now() - tokenizeStart;
-        slot.settle(tokenized.reduce((sum, t) => sum + t.ids.length, 0));
-        const { vectors: computed, queueMs, inferenceMs } = await batcher.submit(tokenized, signal);
+        permit.settle(tokenized.reduce((sum, t) => sum + t.ids.length, 0));
+        const { vectors: computed, queueMs, inferenceMs } = await scheduler.submit(tokenized, permit, signal);
         storeResults(computed, tokenized);
         return { vectors, promptTokens, cacheHits: texts.length - missing.length, timings: { tokenizeMs, queueMs, inferenceMs } };
       } finally {
-        slot.release();
+        permit.release();
       }
 
       function storeResults(computed: Float32Array[], tokenized: TokenizedText[]): void {
