@@ -191,12 +191,18 @@ export class Batcher {
       this.fail(ticket, clientClosed('caller went away before inference'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    // The wait bound holds by the clock too, not only between runs: during a long or hung run,
+    // a request that has not started when the bound is reached is refused then.
+    const expiry = setTimeout(() => {
+      if (ticket.startedAt === undefined) this.expire(ticket);
+    }, this.options.maxQueueWaitMs);
     this.tickets.add(ticket);
     texts.forEach((text, index) => this.queue.push({ ticket, index, length: text.ids.length, text }));
     this.pump();
     try {
       await done;
     } finally {
+      clearTimeout(expiry);
       signal?.removeEventListener('abort', onAbort);
     }
     const startedAt = ticket.startedAt ?? ticket.enqueuedAt;
@@ -277,6 +283,7 @@ export class Batcher {
   }
 
   private expire(ticket: Ticket): void {
+    if (ticket.settled) return;
     this.stats.expired++;
     this.onShed('expired');
     this.fail(ticket, overloaded(`request could not start within ${this.options.maxQueueWaitMs} ms; retry shortly`));

@@ -109,18 +109,35 @@ describe('Batcher', () => {
     expect(() => batcher.admit(1, 10).release()).not.toThrow();
   });
 
-  it('refuses a queued request that could not start within the wait bound', async () => {
+  /** One request running on a model that holds it, and one queued behind it with a wait bound of 50 ms. */
+  async function queuedBehindAHeldRun() {
     const { slow, release } = gatedModel();
     const shed: ShedReason[] = [];
     const batcher = new Batcher(slow, options({ maxQueueWaitMs: 50, maxBatchSize: 1 }), () => {}, (reason) => shed.push(reason));
     const running = batcher.submit([model.tokenize('running')]);
     await tick();
     const waiting = batcher.submit([model.tokenize('waiting')]).catch((error: unknown) => error);
+    return { batcher, shed, release, running, waiting };
+  }
+
+  it('refuses a queued request that could not start within the wait bound', async () => {
+    const { batcher, shed, release, running, waiting } = await queuedBehindAHeldRun();
     await new Promise((resolve) => setTimeout(resolve, 80));
     release();
     await expect(running).resolves.toBeDefined();
     expect(await waiting).toMatchObject({ kind: 'overloaded', message: expect.stringMatching(/could not start within 50 ms/) });
     expect(shed).toEqual(['expired']);
+    expect(batcher.stats.expired).toBe(1);
+  });
+
+  it('refuses a queued request at the wait bound by the clock, while the run ahead of it still hangs', async () => {
+    const { batcher, shed, release, running, waiting } = await queuedBehindAHeldRun();
+    // The run never ends on its own: the waiting request must be refused without it.
+    const outcome = await Promise.race([waiting, new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000))]);
+    expect(outcome).toMatchObject({ kind: 'overloaded', message: expect.stringMatching(/could not start within 50 ms/) });
+    expect(shed).toEqual(['expired']);
+    release();
+    await expect(running).resolves.toBeDefined();
     expect(batcher.stats.expired).toBe(1);
   });
 
