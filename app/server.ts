@@ -1,11 +1,10 @@
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import { Batcher } from './batching/batcher';
 import type { Config } from './config';
 import { createEmbeddingService } from './embedding-service';
 import { createApp } from './http/app';
-import { answerClientErrorsWithJson } from './http/client-errors';
+import { createHttpServer } from './http/http-server';
 import { InFlightRequests } from './http/in-flight';
 import { Lifecycle } from './http/lifecycle';
 import { createMetrics, type Metrics } from './metrics';
@@ -36,8 +35,6 @@ const CANCEL_ANSWER_MS = 250;
 const FLUSH_MS = 500;
 /** Longest wait for the batcher's current run to settle once everything is cancelled. */
 const BATCHER_SETTLE_MS = 250;
-/** The longest a client may take to send its headers (at most the whole request's timeout). */
-const HEADERS_TIMEOUT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -51,17 +48,7 @@ export async function startServer(config: Config, logger: Logger, loading: Promi
   const inFlight = new InFlightRequests();
   metrics.observeRequests(() => inFlight.size);
   const app = createApp({ config, logger, lifecycle, metrics, inFlight });
-  const server = http.createServer(
-    {
-      requestTimeout: config.limits.requestTimeoutMs,
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, config.limits.requestTimeoutMs),
-      // How often Node checks those timeouts (default 30 s, far coarser than they are).
-      connectionsCheckingInterval: Math.min(1000, config.limits.requestTimeoutMs / 2),
-    },
-    app,
-  );
-  server.keepAliveTimeout = 65_000; // longer than typical client pools' idle timeout, so callers don't race a close
-  answerClientErrorsWithJson(server, logger, metrics);
+  const server = createHttpServer(config, app, logger, metrics);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

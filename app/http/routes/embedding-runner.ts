@@ -1,22 +1,36 @@
-import express, { type Request, type RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../../config';
 import type { EmbeddingService } from '../../embedding-service';
 import { notReady, overloaded } from '../../errors';
 import type { Metrics } from '../../metrics';
-import { limitBodiesInFlight } from '../body-budget';
+import { BodyBudget } from '../body-budget';
+import { recordTimings, traceEmbeddingsRequest } from '../embedding-telemetry';
+import { readJsonBody, requireJsonBody } from '../json-body';
 import type { Lifecycle } from '../lifecycle';
-import { requireJsonBody } from '../middleware';
-import { recordTimings, requestAbortSignal, roundMs, traceEmbeddingsRequest } from '../request-context';
+import { roundMs } from '../request-log';
+import type { JsonList, JsonResponder } from '../responses';
 
-/** What the embedding routes share: the service (503 until it exists), the body pipeline, one call. */
+/** What the embedding routes share: the service (503 until it exists), the body pipeline, one call, one response writer. */
 export interface EmbeddingRunner {
   service(): EmbeddingService;
-  /** Before the body is read: 415 for non-JSON, 503 at once when saturated or out of body budget, then parse. */
+  /** Before the body is read: 415 for what is not JSON, 503 at once when saturated; then read and parse it. */
   readonly jsonBody: RequestHandler[];
   run(req: Request, texts: readonly string[]): Promise<{ outcome: Awaited<ReturnType<EmbeddingService['embed']>>; processingMs: number }>;
+  /** The successful answer, written piece by piece within the response budget and write timeout (responses.ts). */
+  respond<T>(res: Response, list: JsonList<T>): void;
 }
 
-export function createEmbeddingRunner(config: Config, lifecycle: Lifecycle, metrics: Metrics): EmbeddingRunner {
+/** Aborts when the caller disconnects before the response is sent, so queued work for it is skipped. */
+function requestAbortSignal(req: Request): AbortSignal {
+  const res = req.res as Response;
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+export function createEmbeddingRunner(config: Config, lifecycle: Lifecycle, metrics: Metrics, responder: JsonResponder): EmbeddingRunner {
   const service = (): EmbeddingService => {
     const current = lifecycle.service;
     if (!current) throw notReady();
@@ -28,15 +42,20 @@ export function createEmbeddingRunner(config: Config, lifecycle: Lifecycle, metr
       next(overloaded('server is at capacity; retry shortly'));
       return;
     }
+    if (responder.saturated()) {
+      metrics.shedRequests.inc({ reason: 'response_bytes' });
+      next(overloaded('too many responses are waiting for their clients to read them; retry shortly'));
+      return;
+    }
     next();
   };
+  const budget = new BodyBudget(config.limits.maxInflightBodyBytes, metrics.registry);
   return {
     service,
     jsonBody: [
       requireJsonBody,
       refuseWhenSaturated,
-      limitBodiesInFlight(config.limits.maxInflightBodyBytes, config.limits.maxBodyBytes, () => metrics.shedRequests.inc({ reason: 'body_bytes' })),
-      express.json({ limit: config.limits.maxBodyBytes, strict: false, type: 'application/json' }),
+      readJsonBody({ maxBytes: config.limits.maxBodyBytes, budget, onShed: () => metrics.shedRequests.inc({ reason: 'body_bytes' }) }),
     ],
     async run(req, texts) {
       const started = performance.now();
@@ -45,5 +64,6 @@ export function createEmbeddingRunner(config: Config, lifecycle: Lifecycle, metr
       recordTimings(req, texts.length, outcome, metrics);
       return { outcome, processingMs: roundMs(performance.now() - started) };
     },
+    respond: (res, list) => responder.send(res, list),
   };
 }
