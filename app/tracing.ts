@@ -38,6 +38,9 @@ export function startTracing(config: Config['tracing']): Tracing {
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0] as string),
+        // Query strings carry users' texts (/embed/single?text=...), whatever the parameter is called:
+        // `url.query` is replaced whole (the GenAI conventions make input content opt-in; it is never on).
+        startIncomingSpanHook: (req) => ((req.url ?? '').includes('?') ? { 'url.query': 'REDACTED' } : {}),
         disableOutgoingRequestInstrumentation: true, // the service calls nothing worth a span
         applyCustomAttributesOnSpan: (span) => nameGenAiSpan(span),
       }),
