@@ -133,7 +133,9 @@ describe('Batcher', () => {
   it('refuses a queued request at the wait bound by the clock, while the run ahead of it still hangs', async () => {
     const { batcher, shed, release, running, waiting } = await queuedBehindAHeldRun();
     // The run never ends on its own: the waiting request must be refused without it.
-    const outcome = await Promise.race([waiting, new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([waiting, new Promise((resolve) => (timer = setTimeout(() => resolve('still waiting after 5 s'), 5000)))]);
+    clearTimeout(timer);
     expect(outcome).toMatchObject({ kind: 'overloaded', message: expect.stringMatching(/could not start within 50 ms/) });
     expect(shed).toEqual(['expired']);
     release();

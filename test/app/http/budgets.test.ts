@@ -5,9 +5,18 @@ import { holdConnection, parseResponse, rawRequest, type HeldConnection } from '
 import { postJson, readJson, startTestServer, type TestServer } from '../support/server';
 
 const MiB = 1024 * 1024;
+/** A wait bound far above what these requests need: the tests are about budgets, not about shedding by the queue. */
+const QUEUE_WAIT = '60000';
 /** Bounds a wait the test expects to end: resolves false if it does not within `ms`. */
-const within = (promise: Promise<unknown>, ms: number) =>
-  Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 const requestHead = (path: string, length: number, extra = '') =>
   `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`;
 
@@ -36,7 +45,7 @@ describe('shared budgets', () => {
   describe('request bodies', () => {
     let server: TestServer;
     beforeAll(async () => {
-      server = await startTestServer({ EMBEDDING_MODEL_DIR: smallDir, MAX_BODY_BYTES: String(2 * MiB), MAX_INFLIGHT_BODY_BYTES: String(3 * MiB), REQUEST_TIMEOUT_MS: '1500', LOG_LEVEL: 'info' });
+      server = await startTestServer({ EMBEDDING_MODEL_DIR: smallDir, MAX_QUEUE_WAIT_MS: QUEUE_WAIT, MAX_BODY_BYTES: String(2 * MiB), MAX_INFLIGHT_BODY_BYTES: String(3 * MiB), REQUEST_TIMEOUT_MS: '1500', LOG_LEVEL: 'info' });
     });
     afterAll(() => server.stop());
 
@@ -67,7 +76,7 @@ describe('shared budgets', () => {
   });
 
   it('does not hold the shutdown drain for a request answered 408 whose client keeps its side open', async () => {
-    const server = await startTestServer({ EMBEDDING_MODEL_DIR: smallDir, REQUEST_TIMEOUT_MS: '1000', SHUTDOWN_GRACE_MS: '3000', LOG_LEVEL: 'info' });
+    const server = await startTestServer({ EMBEDDING_MODEL_DIR: smallDir, MAX_QUEUE_WAIT_MS: QUEUE_WAIT, REQUEST_TIMEOUT_MS: '1000', SHUTDOWN_GRACE_MS: '3000', LOG_LEVEL: 'info' });
     try {
       const stalled = await hold(server.port, [requestHead('/embed', 1000), '{"texts": ["stalls']);
       expect(await within(stalled.serverClosed, 10_000)).toBe(true);
@@ -82,7 +91,7 @@ describe('shared budgets', () => {
   describe('compressed and nested bodies', () => {
     let server: TestServer;
     beforeAll(async () => {
-      server = await startTestServer({ EMBEDDING_MODEL_DIR: smallDir, MAX_BODY_BYTES: String(2 * MiB), LOG_LEVEL: 'info' });
+      server = await startTestServer({ EMBEDDING_MODEL_DIR: smallDir, MAX_QUEUE_WAIT_MS: QUEUE_WAIT, MAX_BODY_BYTES: String(2 * MiB), LOG_LEVEL: 'info' });
     });
     afterAll(() => server.stop());
 
@@ -131,7 +140,7 @@ describe('shared budgets', () => {
     let server: TestServer;
     beforeAll(async () => {
       // A budget below one 16 MB response: while one is held, nothing else may start.
-      server = await startTestServer({ EMBEDDING_MODEL_DIR: modelDir, MAX_INFLIGHT_RESPONSE_BYTES: String(MiB), RESPONSE_WRITE_TIMEOUT_MS: '1000', LOG_LEVEL: 'info' });
+      server = await startTestServer({ EMBEDDING_MODEL_DIR: modelDir, MAX_QUEUE_WAIT_MS: QUEUE_WAIT, MAX_INFLIGHT_RESPONSE_BYTES: String(MiB), RESPONSE_WRITE_TIMEOUT_MS: '1000', LOG_LEVEL: 'info' });
     });
     afterAll(() => server.stop());
 
@@ -158,7 +167,7 @@ describe('shared budgets', () => {
   describe('connections', () => {
     let server: TestServer;
     beforeAll(async () => {
-      server = await startTestServer({ EMBEDDING_MODEL_DIR: smallDir, MAX_CONNECTIONS: '4', LOG_LEVEL: 'info' });
+      server = await startTestServer({ EMBEDDING_MODEL_DIR: smallDir, MAX_QUEUE_WAIT_MS: QUEUE_WAIT, MAX_CONNECTIONS: '4', LOG_LEVEL: 'info' });
     });
     afterAll(() => server.stop());
 

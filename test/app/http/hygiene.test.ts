@@ -25,6 +25,8 @@ describe('HTTP hygiene', () => {
       REQUEST_TIMEOUT_MS: '1500',
       MAX_BODY_BYTES: String(2 * 1024 * 1024),
       MAX_INFLIGHT_BODY_BYTES: String(3 * 1024 * 1024),
+      // A wait bound far above what these requests need: the tests here are about the HTTP edge, not shedding.
+      MAX_QUEUE_WAIT_MS: '60000',
       LOG_LEVEL: 'info',
     });
   });
