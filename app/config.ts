@@ -80,7 +80,7 @@ export interface Config {
     readonly requestTimeoutMs: number;
     /** Open connections; beyond, a new connection is closed unread (and idle keep-alive ones are closed). */
     readonly maxConnections: number;
-    /** Bytes of responses not yet taken by their clients; beyond, embedding requests are refused unread. */
+    /** Bytes held by responses being written (their vectors); beyond, embedding requests are refused unread. */
     readonly maxInflightResponseBytes: number;
     /** Time a client has to take a whole response; then the connection is destroyed. */
     readonly responseWriteTimeoutMs: number;
