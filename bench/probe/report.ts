@@ -1,5 +1,6 @@
 import type { MachineInfo } from '../machine';
 import type { GzipBombsResult, HostileResult, IdleAnnouncersResult, NeverReadersResult } from './scenarios';
+import type { ShutdownCase } from './shutdown';
 
 /** One scenario's figures and what the server process itself showed (peak RSS, its cgroup's memory, OOM kills). */
 export interface ScenarioRun<T> {
@@ -21,6 +22,7 @@ export interface ProbeResult {
     readonly bombs?: ScenarioRun<GzipBombsResult>;
     readonly readers?: ScenarioRun<NeverReadersResult>;
     readonly hostile?: ScenarioRun<HostileResult>;
+    readonly shutdown?: readonly ShutdownCase[];
   };
 }
 
@@ -55,6 +57,16 @@ const ROWS: readonly Row[] = [
   ['5xx other than 503 overloaded / non-JSON', '0 / 0', (r) => r.scenarios.hostile && `${r.scenarios.hostile.result.overload.other5xx} / ${r.scenarios.hostile.result.overload.nonJson}`],
   ['/health p99 during it', '', (r) => r.scenarios.hostile && `${r.scenarios.hostile.result.overload.health.p99Ms} ms`],
   ['crashes (fuzz and overload)', '0', (r) => r.scenarios.hostile && (r.scenarios.hostile.result.crashed ? 'crashed' : `0${r.scenarios.hostile.result.healthyAfter ? ', healthy after' : ', NOT healthy after'}`)],
+  ['**SIGTERM → exit, 1 s grace, 8 requests in flight**: trace collector answering / silent', 'grace + 2 s', () => ''],
+  ...(['normal', 'hung', 'stuck'] as const).map((run): Row => [
+    `run ${run === 'normal' ? 'going normally' : run === 'hung' ? 'hung' : 'stuck in native code (the process kills itself)'}`,
+    '≤ 3.0 s',
+    (r) => {
+      const cases = r.scenarios.shutdown?.filter((c) => c.run === run);
+      if (!cases || cases.length === 0) return undefined;
+      return cases.map((c) => `${(c.exitMs / 1000).toFixed(1)} s`).join(' / ');
+    },
+  ]),
 ];
 
 /** The results side by side, one column each, with the issue's targets. */

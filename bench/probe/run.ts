@@ -11,16 +11,18 @@ import { installChildCleanup, type StartedServer } from '../server-process';
 import { runServer, type ServerContext } from '../servers';
 import { renderProbe, type ProbeResult, type ScenarioRun } from './report';
 import { gzipBombs, hostile, idleAnnouncers, neverReaders } from './scenarios';
+import { shutdownTimes } from './shutdown';
 
 /**
  * `npm run probe`: the four target scenarios of issue 20 (idle connections announcing bodies,
  * gzip bodies that inflate to nested brackets, clients that never read their 16 MB responses, and
  * the fuzz plus 10x overload), each against a fresh server process in its production
  * configuration, inside a cgroup of the ECS task's shape (CPU quota and the app container's memory
- * limit). `--repo <dir>` probes another checkout's build (e.g. the commit before a change), so the
- * before and after figures come from the same probe.
+ * limit); then the time from SIGTERM to exit with a short grace (shutdown.ts). `--repo <dir>`
+ * probes another checkout's build (e.g. the commit before a change), so the before and after
+ * figures come from the same probe.
  */
-const SCENARIOS = ['idle', 'bombs', 'readers', 'hostile'] as const;
+const SCENARIOS = ['idle', 'bombs', 'readers', 'hostile', 'shutdown'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const USAGE = `usage: npm run probe -- [--repo <dir>] [--label <name>] [--only <scenarios>] [--task-shape <cpu>/<memory> | --no-task-shape]
@@ -33,7 +35,8 @@ const USAGE = `usage: npm run probe -- [--repo <dir>] [--label <name>] [--only <
   --task-shape <c>/<m>  the ECS task size the server runs in (default: Pulumi.prod.yaml's); --no-task-shape: unlimited
   --hold-s, --bombs-s, --readers-s   seconds of the idle, bombs and readers scenarios (default 45, 30, 40)
   --fuzz <n>            hostile requests (default 5000)
-  --save                write bench/results/probe/<label>.json (committed) instead of .cache/probe/
+  --save                write bench/results/probe/<label>.json (committed) instead of .cache/probe/;
+                        scenarios not run are kept from the file already there
   --compare a b         print two saved results side by side (markdown)`;
 
 interface ProbeOptions {
@@ -119,8 +122,8 @@ async function probe(options: ProbeOptions): Promise<ProbeResult> {
   const machine = describeMachine();
   log(`# probe ${options.label}: ${path.relative(REPO_ROOT, options.repo) || '.'} (${machine.nproc} CPUs, load ${machine.loadAverageAtStart.join(' ')})`);
 
-  const runs: { -readonly [K in ScenarioName]?: NonNullable<ProbeResult['scenarios'][K]> } = {};
-  const scenario = async <K extends ScenarioName>(
+  const runs: { -readonly [K in Exclude<ScenarioName, 'shutdown'>]?: NonNullable<ProbeResult['scenarios'][K]> } = {};
+  const scenario = async <K extends Exclude<ScenarioName, 'shutdown'>>(
     name: K,
     body: (server: StartedServer) => Promise<NonNullable<ProbeResult['scenarios'][K]>['result']>,
     tuning: Record<string, string> = {},
@@ -154,6 +157,9 @@ async function probe(options: ProbeOptions): Promise<ProbeResult> {
   await scenario('readers', (server) => neverReaders(server, { clients: 24, windowS: options.readersS }));
   // Some fuzz cases announce more body than they send: a short request timeout answers them (408) in 2 s, not 30.
   await scenario('hostile', (server) => hostile(server, { requests: options.fuzz, seed: 20_240_501, halfCloseShare: 0.1 }), { REQUEST_TIMEOUT_MS: '2000' });
+  // Six servers of its own (a fault each), outside any cgroup: what is measured is the drain, not the CPU.
+  const shutdown = options.only.has('shutdown') ? await shutdownTimes(options.repo, modelDir) : undefined;
+  if (shutdown) log(`\n## shutdown\n  ${JSON.stringify(shutdown)}`);
 
   return {
     label: options.label,
@@ -161,7 +167,7 @@ async function probe(options: ProbeOptions): Promise<ProbeResult> {
     command: ['npm run probe --', ...process.argv.slice(2)].join(' '),
     machine,
     taskShape: options.shape ? `${formatTaskShape(options.shape)} (${limits?.cpuCores} vCPU, app container ${Math.round((limits?.memoryBytes ?? 0) / 2 ** 20)} MiB)` : 'none',
-    scenarios: runs,
+    scenarios: { ...runs, ...(shutdown ? { shutdown } : {}) },
   };
 }
 
@@ -177,7 +183,9 @@ async function main(): Promise<void> {
   const dir = parsed.save ? path.join(REPO_ROOT, 'bench', 'results', 'probe') : path.join(REPO_ROOT, '.cache', 'probe');
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, `${parsed.label}.json`);
-  await fs.writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  const earlier = await fs.readFile(file, 'utf8').then((text) => JSON.parse(text) as ProbeResult, () => undefined);
+  const merged = earlier ? { ...result, scenarios: { ...earlier.scenarios, ...result.scenarios } } : result;
+  await fs.writeFile(file, `${JSON.stringify(merged, null, 2)}\n`);
   log(`wrote ${path.relative(REPO_ROOT, file)}`);
 }
 
