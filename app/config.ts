@@ -27,6 +27,9 @@ const envSchema = z.object({
   MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
   MAX_INFLIGHT_BODY_BYTES: positiveInt(16 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+  MAX_CONNECTIONS: positiveInt(512),
+  MAX_INFLIGHT_RESPONSE_BYTES: positiveInt(64 * 1024 * 1024),
+  RESPONSE_WRITE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   MAX_CHARS_PER_TEXT: positiveInt(DEFAULT_MAX_CHARS_PER_TEXT),
   MAX_BATCH_SIZE: positiveInt(64),
   MAX_BATCH_TOKENS: positiveInt(2048),
@@ -81,6 +84,12 @@ export interface Config {
     readonly maxInflightBodyBytes: number;
     /** Time a client has to send a whole request (headers and body). */
     readonly requestTimeoutMs: number;
+    /** Open connections; beyond, a new connection is closed unread (and idle keep-alive ones are closed). */
+    readonly maxConnections: number;
+    /** Bytes held by responses being written (their vectors); beyond, embedding requests are refused unread. */
+    readonly maxInflightResponseBytes: number;
+    /** Time a client has to take a whole response; then the connection is destroyed. */
+    readonly responseWriteTimeoutMs: number;
   };
   /** The tokenizer (model/tokenizer.ts). */
   readonly tokenizer: { readonly maxCharsPerText: number };
@@ -165,6 +174,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cpus: () => number = availabl
       maxBodyBytes: e.MAX_BODY_BYTES,
       maxInflightBodyBytes: e.MAX_INFLIGHT_BODY_BYTES,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      maxConnections: e.MAX_CONNECTIONS,
+      maxInflightResponseBytes: e.MAX_INFLIGHT_RESPONSE_BYTES,
+      responseWriteTimeoutMs: e.RESPONSE_WRITE_TIMEOUT_MS,
     },
     tokenizer: { maxCharsPerText: e.MAX_CHARS_PER_TEXT },
     scheduling: {

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { SHUTDOWN_SLACK_MS } from './defaults';
-import { createLogger, describeConfig } from './logger';
+import { createLogger, describeConfig, redactUrlCredentials } from './logger';
 import { prepareModel } from './prepare-model';
 import type { RunningServer } from './server';
 import { startTracing } from './tracing';
@@ -13,6 +13,8 @@ const WATCHDOG_AFTER_GRACE_MS = SHUTDOWN_SLACK_MS - 500;
 /** Bounds on the last steps of shutdown: flushing spans and log lines. */
 const TRACING_FLUSH_MS = 1000;
 const LOG_FLUSH_MS = 500;
+/** Shutdown ends within the grace plus this (the README's promise); the span flush gets what is left of it. */
+const SHUTDOWN_AFTER_GRACE_MS = 2000;
 
 const within = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([promise.catch(() => undefined), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
@@ -48,9 +50,10 @@ async function main(): Promise<void> {
     if (exiting) return;
     exiting = true;
     logger.info('shutting down', { signal, grace_ms: config.shutdownGraceMs });
+    const deadline = performance.now() + config.shutdownGraceMs + SHUTDOWN_AFTER_GRACE_MS - LOG_FLUSH_MS;
     setTimeout(() => kill('shutdown overran its grace period'), config.shutdownGraceMs + WATCHDOG_AFTER_GRACE_MS).unref();
     const { stuckThreads } = await (await serverStarted).stop();
-    await within(tracing.shutdown(), TRACING_FLUSH_MS);
+    await within(tracing.shutdown(), Math.max(0, Math.min(TRACING_FLUSH_MS, deadline - performance.now())));
     if (stuckThreads > 0) {
       logger.error('stopped with an inference thread stuck in native code', { stuck_threads: stuckThreads });
       await flushLogs();
@@ -73,14 +76,14 @@ async function main(): Promise<void> {
 
   server.ready.catch(async (error: Error) => {
     logger.error(`model could not be loaded: ${error.message}`);
-    process.stderr.write(`\nembedding-service: ${error.message}\n`);
+    process.stderr.write(`\nembedding-service: ${redactUrlCredentials(error.message)}\n`);
     await server.stop().catch(() => {});
     process.exit(1);
   });
 }
 
 process.on('unhandledRejection', (reason) => {
-  process.stderr.write(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+  process.stderr.write(`unhandled rejection: ${redactUrlCredentials((reason as Error)?.stack ?? String(reason))}\n`);
   process.exit(1);
 });
 

@@ -31,7 +31,7 @@ export function createMetrics() {
     failedBatches: new Counter({ name: 'embedding_failed_batches_total', help: 'Inference runs that failed', registers: [registry] }),
     shedRequests: new Counter({
       name: 'embedding_shed_requests_total',
-      help: 'Requests refused with 503 overloaded, by reason (saturated, body_bytes, admitted_texts, queue_wait, bulk_finish, expired)',
+      help: 'Requests refused with 503 overloaded, by reason (saturated, body_bytes, response_bytes, admitted_texts, queue_wait, bulk_finish, expired)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import { Admission } from './batching/admission';
@@ -6,7 +5,7 @@ import { Scheduler } from './batching/scheduler';
 import type { Config } from './config';
 import { createEmbedder } from './embedder';
 import { createApp } from './http/app';
-import { answerClientErrorsWithJson } from './http/client-errors';
+import { createHttpServer } from './http/http-server';
 import { InFlightRequests } from './http/in-flight';
 import { Lifecycle } from './http/lifecycle';
 import { createMetrics } from './metrics';
@@ -27,8 +26,6 @@ export interface RunningServer {
   stop(): Promise<StopOutcome>;
 }
 
-/** The longest a client may take to send its headers (at most the whole request's timeout). */
-const HEADERS_TIMEOUT_MS = 10_000;
 
 /**
  * The composition root. Listens at once (so /health can answer 503 "starting" while the model
@@ -42,17 +39,7 @@ export async function startServer(config: Config, logger: Logger, loading: Promi
   const inFlight = new InFlightRequests();
   metrics.observeRequests(() => inFlight.size);
   const app = createApp({ config, logger, lifecycle, metrics, inFlight, onShed: telemetry.shed });
-  const server = http.createServer(
-    {
-      requestTimeout: config.http.requestTimeoutMs,
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, config.http.requestTimeoutMs),
-      // How often Node checks those timeouts (default 30 s, far coarser than they are).
-      connectionsCheckingInterval: Math.min(1000, config.http.requestTimeoutMs / 2),
-    },
-    app,
-  );
-  server.keepAliveTimeout = 65_000; // longer than typical client pools' idle timeout, so callers don't race a close
-  answerClientErrorsWithJson(server, logger, metrics);
+  const server = createHttpServer(config, app, logger, metrics);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

@@ -5,7 +5,7 @@ import type { Metrics } from './metrics';
 import type { SupervisorEvent } from './model';
 
 /** Refusals made by the HTTP layer before a request reaches admission. */
-export type HttpShedReason = 'saturated' | 'body_bytes';
+export type HttpShedReason = 'saturated' | 'body_bytes' | 'response_bytes';
 
 /** What telemetry listens to: admission and the scheduler (one event type), and the model's supervisor. */
 interface Source<E> {

@@ -38,6 +38,9 @@ export function startTracing(config: Config['tracing']): Tracing {
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0] as string),
+        // Query strings carry users' texts (/embed/single?text=...), whatever the parameter is called:
+        // `url.query` is replaced whole (the GenAI conventions make input content opt-in; it is never on).
+        startIncomingSpanHook: (req) => ((req.url ?? '').includes('?') ? { 'url.query': 'REDACTED' } : {}),
         disableOutgoingRequestInstrumentation: true, // the service calls nothing worth a span
         applyCustomAttributesOnSpan: (span) => nameGenAiSpan(span),
       }),
@@ -53,7 +56,7 @@ export function startTracing(config: Config['tracing']): Tracing {
 
 /**
  * The HTTP instrumentation names a server span `{method} {route}` as it ends; a request that ran a
- * GenAI operation (see http/request-context.ts) takes the GenAI conventions' name instead:
+ * GenAI operation (see http/embedding-telemetry.ts) takes the GenAI conventions' name instead:
  * `{gen_ai.operation.name} {gen_ai.request.model}`, e.g. `embeddings all-MiniLM-L6-v2`.
  */
 function nameGenAiSpan(span: Span): void {

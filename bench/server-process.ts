@@ -65,6 +65,8 @@ export interface StopReport {
   readonly maxSampledRssMb: number;
   /** Set when the server had already exited (crashed, or killed for memory) before it was asked to stop. */
   readonly diedEarly?: string;
+  /** How it ended: its exit code, or the signal that ended it (e.g. SIGKILL). */
+  readonly exit: string;
 }
 
 export interface ServerSpec {
@@ -99,7 +101,7 @@ export async function startServer(spec: ServerSpec, port: number, timeoutMs = 60
   const logFile = spec.stdoutFile !== undefined ? fs.createWriteStream(spec.stdoutFile, { flags: 'a' }) : undefined;
   const logWritten = logFile ? new Promise<void>((resolve) => logFile.once('close', () => resolve()).once('error', () => resolve())) : Promise.resolve();
   if (logFile) child.stdout?.pipe(logFile);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(String(code ?? signal))));
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${spec.name}: could not spawn ${spec.script}`);
 
@@ -131,11 +133,11 @@ export async function startServer(spec: ServerSpec, port: number, timeoutMs = 60
       const rss = sampler.finish();
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
+      const exit = await exited;
       clearTimeout(timer);
       await logWritten;
       LIVE.delete(child);
-      return { peakRssMb: rss.peakMb, maxSampledRssMb: rss.maxSampledMb, ...(diedEarly !== undefined ? { diedEarly } : {}) };
+      return { peakRssMb: rss.peakMb, maxSampledRssMb: rss.maxSampledMb, exit, ...(diedEarly !== undefined ? { diedEarly } : {}) };
     },
   };
 }

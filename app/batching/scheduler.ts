@@ -34,8 +34,9 @@ export interface SubmitResult {
  * The run loop: one inference run at a time (the session already uses every core it may), each
  * taken from the queue as the previous one ends, so the model never idles while texts wait and a
  * query waits for at most the run in progress. A lone request starts at once (on the next tick, so
- * requests arriving together share a run); there is no wait timer. Before each run, requests that
- * could no longer start in time are refused. Reports every run, refusal and hang-up as an event.
+ * requests arriving together share a run); there is no batching timer. Before each run, requests
+ * that could no longer start in time are refused, and a request still waiting when its bound is
+ * reached is refused then, even while a run hangs. Reports every run, refusal and hang-up as an event.
  */
 export class Scheduler {
   private readonly queue = new RequestQueue();
@@ -85,12 +86,18 @@ export class Scheduler {
     });
     const onAbort = () => this.fail(request, callerClosed('caller went away before inference'));
     signal?.addEventListener('abort', onAbort, { once: true });
+    // The wait bound holds by the clock too, not only between runs: during a long or hung run, a
+    // request that has not started when the bound is reached is refused then.
+    const expiry = setTimeout(() => {
+      if (request.startedAt === undefined) this.expire(request);
+    }, this.options.maxQueueWaitMs);
     this.requests.add(request);
     this.queue.push(request, texts);
     this.pump();
     try {
       await done;
     } finally {
+      clearTimeout(expiry);
       signal?.removeEventListener('abort', onAbort);
     }
     const startedAt = request.startedAt ?? request.enqueuedAt;
@@ -152,10 +159,13 @@ export class Scheduler {
    */
   private refuseLateStarters(): void {
     const late = this.queue.lateStarters(performance.now(), this.admission.cost.cautiousMsPerToken, this.options.maxQueueWaitMs, this.admission.cost.tokensWithin(this.options.runTargetMs) ?? UNMEASURED_RUN_TOKENS);
-    for (const request of late) {
-      this.listeners.emit({ type: 'shed', reason: 'expired', lane: request.lane });
-      this.fail(request, overloaded(`request could not start within ${this.options.maxQueueWaitMs} ms; retry shortly`));
-    }
+    for (const request of late) this.expire(request);
+  }
+
+  private expire(request: QueuedRequest): void {
+    if (request.settled) return;
+    this.listeners.emit({ type: 'shed', reason: 'expired', lane: request.lane });
+    this.fail(request, overloaded(`request could not start within ${this.options.maxQueueWaitMs} ms; retry shortly`));
   }
 
   private async execute(run: Entry[]): Promise<void> {

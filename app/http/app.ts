@@ -3,15 +3,19 @@ import type { Logger } from 'winston';
 import type { Config } from '../config';
 import type { Metrics } from '../metrics';
 import type { HttpShedReason } from '../telemetry';
-import type { InFlightRequests } from './in-flight';
+import { requireHostHeader } from './client-errors';
+import { errorHandler } from './error-writer';
+import { closeConnectionsWhenStopping, type InFlightRequests } from './in-flight';
 import type { Lifecycle } from './lifecycle';
-import { closeConnectionsWhenStopping, errorHandler, methodNotAllowed, notFound, requestLogger } from './middleware';
+import { requestLogger } from './request-log';
 import { buildOpenApiDocument } from './openapi';
+import { createJsonResponder } from './responses';
+import { RouteTable, servedRoutes } from './route-table';
 import { embedRoutes } from './routes/embed';
 import { createEmbeddingRunner } from './routes/embedding-runner';
 import { healthRoutes } from './routes/health';
+import { metaRoutes } from './routes/meta';
 import { openAiRoutes } from './routes/openai';
-import { ROUTE_METHODS } from './routes/paths';
 
 export interface AppDeps {
   readonly config: Config;
@@ -23,28 +27,30 @@ export interface AppDeps {
   readonly onShed: (reason: HttpShedReason) => void;
 }
 
+/** The Express app: per-request bookkeeping, the 405 guard, the routers, then 404 and the one error writer. */
 export function createApp({ config, logger, lifecycle, metrics, inFlight, onShed }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  const responder = createJsonResponder(
+    { maxInflightBytes: config.http.maxInflightResponseBytes, writeTimeoutMs: config.http.responseWriteTimeoutMs },
+    metrics.registry,
+  );
+  const runner = createEmbeddingRunner(config, lifecycle, metrics, responder, onShed);
+  let openApi: Record<string, unknown> = {};
+  const routers = [healthRoutes(lifecycle, config.model.name), metaRoutes(metrics, () => openApi), embedRoutes(config, runner), openAiRoutes(config, runner)];
+  const table = new RouteTable(servedRoutes(routers));
+  openApi = buildOpenApiDocument(config, table.routes);
+
   app.use(requestLogger(logger, metrics));
   app.use(inFlight.track);
   app.use(closeConnectionsWhenStopping(lifecycle));
-  app.use(methodNotAllowed(ROUTE_METHODS));
-  app.use(healthRoutes(lifecycle, config.model.name));
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-  const openApi = buildOpenApiDocument(config);
-  app.get('/openapi.json', (_req, res) => {
-    res.json(openApi);
-  });
-  const runner = createEmbeddingRunner(config, lifecycle, metrics, onShed);
-  app.use(embedRoutes(config, runner));
-  app.use(openAiRoutes(config, runner));
-  app.use(notFound);
-  app.use(errorHandler(logger));
+  app.use(requireHostHeader);
+  app.use(table.methodNotAllowed);
+  for (const router of routers) app.use(router);
+  app.use(table.notFound);
+  app.use(errorHandler(logger, table.dialectOf));
   return app;
 }

@@ -1,31 +1,73 @@
-import type { RequestHandler } from 'express';
-import { overloaded } from '../errors';
-import { hasBody } from './middleware';
+import { Gauge, type Registry } from 'prom-client';
 
 /**
- * Bounds the bytes of request bodies being read, parsed and held at once: a body that would take
- * the total over `budgetBytes` is refused with 503 + Retry-After before a byte of it is read. A
- * body's share is its Content-Length, or the largest allowed body when that is unknown (chunked)
- * or when it is compressed (what matters is the inflated size). Its share is returned when the
- * response is over, since the parsed texts live until then.
+ * The bytes of request bodies the process holds at once: received (and inflated), then parsed into
+ * texts that live until the response is over. Charged as the bytes arrive, never by what a header
+ * announces (a client announcing 2 MB and sending nothing holds nothing), and returned in one
+ * piece, once, when the request ends, however it ends.
  */
-export function limitBodiesInFlight(budgetBytes: number, maxBodyBytes: number, onShed: () => void = () => {}): RequestHandler {
-  let inFlight = 0;
-  return (req, res, next) => {
-    if (!hasBody(req)) {
-      next();
-      return;
+export class BodyBudget {
+  private held = 0;
+
+  constructor(
+    readonly limitBytes: number,
+    registry?: Registry,
+  ) {
+    if (registry) {
+      const heldBytes = () => this.held;
+      new Gauge({
+        name: 'embedding_http_body_bytes_held',
+        help: 'Bytes of request bodies received and held (until their response is over), against MAX_INFLIGHT_BODY_BYTES',
+        registers: [registry],
+        collect() {
+          this.set(heldBytes());
+        },
+      });
     }
-    const declared = Number(req.headers['content-length']);
-    const compressed = (req.headers['content-encoding'] ?? 'identity').toLowerCase() !== 'identity';
-    const share = !compressed && Number.isInteger(declared) && declared >= 0 ? Math.min(declared, maxBodyBytes) : maxBodyBytes;
-    if (inFlight > 0 && inFlight + share > budgetBytes) {
-      onShed();
-      next(overloaded('too many request bodies are being read at once; retry shortly'));
-      return;
-    }
-    inFlight += share;
-    res.once('close', () => (inFlight -= share));
-    next();
-  };
+  }
+
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  /**
+   * Whether a body announcing `announcedBytes` may start: what is held now plus it fits. Checked
+   * before a byte is read, so an upload that could not finish is refused unread. When nothing is
+   * held, any body may start (the configuration guarantees one largest body fits).
+   */
+  admits(announcedBytes: number): boolean {
+    return this.held === 0 || this.held + announcedBytes <= this.limitBytes;
+  }
+
+  /** A share for one request body, empty until its bytes arrive. */
+  open(): BodyShare {
+    let mine = 0;
+    let released = false;
+    return {
+      get bytes() {
+        return mine;
+      },
+      add: (bytes) => {
+        if (released) return false;
+        // Over the limit only when others hold bytes too: a lone body may always reach its own limit.
+        if (this.held + bytes > this.limitBytes && this.held > mine) return false;
+        mine += bytes;
+        this.held += bytes;
+        return true;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.held -= mine;
+      },
+    };
+  }
+}
+
+export interface BodyShare {
+  readonly bytes: number;
+  /** Charges `bytes` more; false (nothing charged) when the budget cannot take them. */
+  add(bytes: number): boolean;
+  /** Returns everything this share holds; later calls do nothing. */
+  release(): void;
 }

@@ -1,9 +1,12 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { RequestHandler } from 'express';
 import type { Logger } from 'winston';
 import { ServiceError, type ErrorKind } from '../errors';
 import type { Metrics } from '../metrics';
-import { dialectFor, toErrorResponse, type ErrorResponse } from './error-response';
+import { dialectFor, type ErrorResponse } from './error-response';
+import { answerOnSocket, sendError } from './error-writer';
+import { recordAnswerOnSocket } from './request-log';
 
 /** What Node's HTTP parser reports, as one of our error kinds; undefined: nothing to answer. */
 function parserErrorKind(code: string | undefined): ErrorKind | undefined {
@@ -14,34 +17,16 @@ function parserErrorKind(code: string | undefined): ErrorKind | undefined {
 }
 
 /**
- * Requests whose answer the parser handler wrote on the socket (e.g. 408 for a body that never
- * finished): their request log line reports that answer instead of a hang-up.
- */
-export const answeredOnSocket = new WeakMap<http.ServerResponse, ErrorResponse>();
-
-const REASON: Readonly<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 417: 'Expectation Failed', 431: 'Request Header Fields Too Large' };
-
-function rawResponse(response: ErrorResponse): string {
-  const body = JSON.stringify(response.body);
-  const headers = {
-    ...response.headers,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': String(Buffer.byteLength(body)),
-    Connection: 'close',
-  };
-  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
-  return `HTTP/1.1 ${response.status} ${REASON[response.status] ?? 'Error'}\r\n${lines.join('\r\n')}\r\n\r\n${body}`;
-}
-
-/**
- * Requests that never reach Express get JSON too: what the HTTP parser refuses (malformed request
- * lines or headers: 400; headers too large: 431; a request not received within `requestTimeout`:
- * 408) and an `Expect` header other than 100-continue (417). Node's defaults answer these with
- * empty bodies.
+ * What Node's HTTP server refuses before Express sees a request gets JSON too (Node answers these
+ * with empty bodies, or not at all): malformed request lines or headers (400), headers too large
+ * (431), a request not received within `requestTimeout` (408), an `Expect` other than
+ * 100-continue (417), and CONNECT (405: this is not a proxy). Each connection is then closed for
+ * real. The server must be created with `requireHostHeader: false`: `requireHostHeader` below
+ * answers a missing Host instead.
  */
 export function answerClientErrorsWithJson(server: http.Server, logger: Logger, metrics: Metrics): void {
-  const record = (response: ErrorResponse, fields: Record<string, unknown>) => {
-    metrics.requestDuration.observe({ method: 'unknown', route: 'unparsed', status: String(response.status) }, 0);
+  const record = (response: ErrorResponse, method: string, fields: Record<string, unknown>) => {
+    metrics.requestDuration.observe({ method, route: 'unparsed', status: String(response.status) }, 0);
     logger.log(response.logLevel, 'client error', { status: response.status, ...fields });
   };
 
@@ -53,20 +38,30 @@ export function answerClientErrorsWithJson(server: http.Server, logger: Logger, 
       return;
     }
     const detail = kind === 'request_timeout' ? 'the request was not received in time' : `malformed HTTP request: ${error.reason ?? error.message}`;
-    const response = toErrorResponse(new ServiceError(kind, detail));
+    const response = answerOnSocket(socket, new ServiceError(kind, detail));
     // A request already under way (its body broke or stalled) is logged once, by the request logger.
-    if (responding) answeredOnSocket.set(responding, response);
-    else record(response, { code: error.code });
-    socket.end(rawResponse(response));
+    if (responding) recordAnswerOnSocket(responding, response);
+    else record(response, 'unknown', { code: error.code });
   });
 
   server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] as string;
-    const response = toErrorResponse(new ServiceError('expectation_failed', `unsupported Expect header: ${req.headers.expect ?? ''}`), dialectFor(path));
-    record(response, { method: req.method, path });
-    const body = JSON.stringify(response.body);
-    res
-      .writeHead(response.status, { ...response.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) })
-      .end(body);
+    const response = sendError(res, new ServiceError('expectation_failed', `unsupported Expect header: ${req.headers.expect ?? ''}`), dialectFor(path));
+    record(response, req.method ?? 'unknown', { method: req.method, path });
+  });
+
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    const response = answerOnSocket(socket, new ServiceError('method_not_allowed', 'CONNECT is not supported: this server is not a proxy'));
+    record(response, 'CONNECT', { method: 'CONNECT' });
   });
 }
+
+/** HTTP/1.1 requires a Host header (RFC 9112 §3.2): 400 in JSON, where Node's own check answers with an empty body. */
+export const requireHostHeader: RequestHandler = (req, res, next) => {
+  if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+    res.set('Connection', 'close'); // as Node's own check does: the client is not speaking HTTP/1.1
+    next(new ServiceError('malformed_request', 'missing Host header (required by HTTP/1.1)'));
+    return;
+  }
+  next();
+};

@@ -45,27 +45,6 @@ export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
 
 const RETRY_AFTER_SECONDS: Partial<Record<ErrorKind, number>> = { not_ready: 5, overloaded: 1 };
 
-/** What body-parser (express.json) and raw-body throw, by their `type` field. */
-const BODY_PARSER_KINDS: Readonly<Record<string, ErrorKind>> = {
-  'entity.parse.failed': 'malformed_json',
-  'entity.verify.failed': 'malformed_json',
-  'entity.too.large': 'payload_too_large',
-  'encoding.unsupported': 'unsupported_media_type',
-  'charset.unsupported': 'unsupported_media_type',
-  'request.size.invalid': 'malformed_request',
-  'request.aborted': 'client_closed',
-};
-
-const DEFAULT_DETAIL: Partial<Record<ErrorKind, string>> = {
-  malformed_json: 'request body is not valid JSON',
-  malformed_request: 'malformed request',
-  payload_too_large: 'request body is larger than the limit',
-  unsupported_media_type: 'unsupported request body encoding or charset',
-  client_closed: 'the caller closed the connection',
-};
-
-/** zlib's and brotli's error codes: a body whose Content-Encoding does not match its bytes. */
-const isDecompressionError = (error: unknown): boolean => /^(Z_|ERR__ERROR)/.test(String((error as { code?: unknown } | null)?.code ?? ''));
 
 /** Turns any error into the response the caller gets, in the dialect of the route family. */
 export function toErrorResponse(error: unknown, dialect: ErrorDialect = 'fastapi'): ErrorResponse {
@@ -77,11 +56,7 @@ export function toErrorResponse(error: unknown, dialect: ErrorDialect = 'fastapi
   const status = STATUS_BY_KIND[kind];
   const retryAfter = error instanceof ServiceError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds : RETRY_AFTER_SECONDS[kind];
   const issues = error instanceof ServiceError ? error.issues : undefined;
-  const message = isDecompressionError(error)
-    ? 'request body could not be decompressed: it does not match its Content-Encoding (corrupt gzip, deflate or br data)'
-    : error instanceof ServiceError
-      ? error.message
-      : (DEFAULT_DETAIL[kind] ?? kind);
+  const message = error instanceof ServiceError ? error.message : 'malformed request';
   return {
     status,
     body: dialect === 'openai' ? openAiError(kind, status, message, issues) : { detail: issues ?? message },
@@ -93,11 +68,10 @@ export function toErrorResponse(error: unknown, dialect: ErrorDialect = 'fastapi
 
 function classify(error: unknown): ErrorKind | undefined {
   if (error instanceof ServiceError) return error.kind;
-  if (isDecompressionError(error)) return 'malformed_request';
-  const { type, status, expose } = (error ?? {}) as { type?: unknown; status?: unknown; expose?: unknown };
-  if (typeof type === 'string' && BODY_PARSER_KINDS[type]) return BODY_PARSER_KINDS[type];
-  // Any other client error that body-parser marks as safe to show is still the caller's, not a fault.
-  if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) return 'malformed_request';
+  // A library's own client error is the caller's, not a fault: e.g. Express's router refusing a
+  // path parameter that is not valid percent-encoding (GET /v1/models/%zz) with status 400.
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return 'malformed_request';
   return undefined;
 }
 

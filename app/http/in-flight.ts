@@ -1,7 +1,16 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { shuttingDown } from '../errors';
-import { dialectFor, toErrorResponse } from './error-response';
-import { setLogLevel } from './middleware';
+import { dialectFor } from './error-response';
+import { sendError } from './error-writer';
+import type { Lifecycle } from './lifecycle';
+
+/** While draining for shutdown, ask keep-alive callers to reconnect (to the new task) after this response. */
+export function closeConnectionsWhenStopping(lifecycle: Lifecycle): RequestHandler {
+  return (_req, res, next) => {
+    if (lifecycle.phase === 'stopping') res.set('Connection', 'close');
+    next();
+  };
+}
 
 /** The requests being handled, so shutdown can wait for them and answer those that cannot finish. */
 export class InFlightRequests {
@@ -46,9 +55,7 @@ export class InFlightRequests {
     let answered = 0;
     for (const [res, req] of this.open) {
       if (res.headersSent || res.destroyed) continue;
-      const response = toErrorResponse(shuttingDown(), dialectFor(req.path));
-      setLogLevel(res, response.logLevel);
-      res.status(response.status).set(response.headers).set('Connection', 'close').json(response.body);
+      sendError(res, shuttingDown(), dialectFor(req.path), { Connection: 'close' });
       answered++;
     }
     return answered;

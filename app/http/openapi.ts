@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { Config } from '../config';
+import type { ServedRoute } from './route-table';
 import {
   embedRequestSchema,
   embedResponseSchema,
   fastApiErrorSchema,
   healthResponseSchema,
   modelListSchema,
+  modelSchema,
   openAiErrorSchema,
   openAiRequestSchema,
   openAiResponseSchema,
@@ -22,11 +24,27 @@ const schemaOf = (schema: z.ZodType, io: 'input' | 'output'): Json => {
 };
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema: schemaOf(schema, 'output') } } });
 
+/** An Express path in OpenAPI's notation: `/v1/models/:id` → `/v1/models/{id}`. */
+const openApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');
+
 /**
  * The OpenAPI 3.1 document served at /openapi.json, built from the zod schemas that validate the
- * requests (with the configured limits), so it always says what the server accepts.
+ * requests (with the configured limits), so it always says what the server accepts. It must
+ * document exactly the routes the routers serve, with their methods: building it throws otherwise,
+ * so no app starts with a route undocumented or a documented route missing.
  */
-export function buildOpenApiDocument(config: Config): Json {
+export function buildOpenApiDocument(config: Config, routes: readonly ServedRoute[]): Json {
+  const document = describeRoutes(config);
+  const served = Object.fromEntries(routes.map((route) => [openApiPath(route.path), [...route.methods].map((m) => m.toLowerCase()).sort()]));
+  const documented = Object.fromEntries(Object.entries(document.paths).map(([path, operations]) => [path, Object.keys(operations).sort()]));
+  const mismatched = [...new Set([...Object.keys(served), ...Object.keys(documented)])].sort().filter(
+    (path) => (served[path] ?? []).join() !== (documented[path] ?? []).join(),
+  );
+  if (mismatched.length > 0) throw new Error(`/openapi.json does not describe what the routers serve: ${mismatched.join(', ')}`);
+  return document;
+}
+
+function describeRoutes(config: Config) {
   const fastApiErrors = (...statuses: number[]) =>
     Object.fromEntries(statuses.map((status) => [String(status), json(fastApiErrorSchema, errorDescription(status))]));
   const openAiErrors = (...statuses: number[]) =>
@@ -72,6 +90,13 @@ export function buildOpenApiDocument(config: Config): Json {
         },
       },
       '/v1/models': { get: { summary: 'The served model, as OpenAI lists models', responses: { 200: json(modelListSchema, 'one model') } } },
+      '/v1/models/{id}': {
+        get: {
+          summary: 'The served model, as OpenAI retrieves a model; any other id is 404',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: json(modelSchema, 'the model'), ...openAiErrors(404) },
+        },
+      },
     },
   };
 }
@@ -79,6 +104,7 @@ export function buildOpenApiDocument(config: Config): Json {
 function errorDescription(status: number): string {
   const descriptions: Record<number, string> = {
     400: 'malformed JSON or request',
+    404: 'no such model',
     413: 'body over MAX_BODY_BYTES',
     415: 'not application/json',
     422: 'validation error',

@@ -60,10 +60,8 @@ export const openAiResponseSchema = z.object({
   model: z.string(),
   usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }),
 });
-export const modelListSchema = z.object({
-  object: z.literal('list'),
-  data: z.array(z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() })),
-});
+export const modelSchema = z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() });
+export const modelListSchema = z.object({ object: z.literal('list'), data: z.array(modelSchema) });
 export const healthResponseSchema = z.object({
   status: z.enum(['ok', 'starting', 'stopping', 'restarting', 'failing']),
   model_loaded: z.boolean(),

@@ -27,3 +27,6 @@ export function truncateVector(vector: Float32Array, dimensions: number): Float3
   for (let i = 0; i < kept.length; i++) kept[i] = (kept[i] as number) / norm;
   return kept;
 }
+
+/** Bytes of a list of vectors (what a response being written keeps alive). */
+export const byteLengthOf = (vectors: readonly Float32Array[]): number => vectors.reduce((sum, vector) => sum + vector.byteLength, 0);

@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import type { Config } from '../../config';
-import { jsonBodyOf } from '../middleware';
+import { jsonBodyOf } from '../json-body';
 import { embedRequestSchema, parseOrThrow, singleQuerySchema } from '../schemas';
-import { toJsonVector } from '../vectors';
+import { aroundList } from '../responses';
+import { byteLengthOf, toJsonVector } from '../vectors';
 import type { EmbeddingRunner } from './embedding-runner';
 
 /** The Python service's routes: /embed (FastAPI's body and errors) and /embed/single. */
@@ -15,13 +16,19 @@ export function embedRoutes(config: Config, runner: EmbeddingRunner): Router {
   router.post('/embed', ...runner.jsonBody, async (req, res) => {
     const { texts } = parseOrThrow(embedSchema, jsonBodyOf(req), 'body');
     const { outcome, processingMs } = await runner.run(req, texts);
-    res.json({ embeddings: outcome.vectors.map(toJsonVector), model: modelName, processing_time_ms: processingMs });
+    runner.respond(res, {
+      ...aroundList({}, 'embeddings', { model: modelName, processing_time_ms: processingMs }),
+      items: outcome.vectors,
+      item: (vector) => JSON.stringify(toJsonVector(vector)),
+      heldBytes: byteLengthOf(outcome.vectors),
+    });
   });
 
   router.post('/embed/single', async (req, res) => {
     const { text } = parseOrThrow(singleSchema, req.query, 'query');
     const { outcome, processingMs } = await runner.run(req, [text]);
-    res.json({ embedding: toJsonVector(outcome.vectors[0] as Float32Array), model: modelName, processing_time_ms: processingMs });
+    const vector = outcome.vectors[0] as Float32Array;
+    res.json({ embedding: toJsonVector(vector), model: modelName, processing_time_ms: processingMs });
   });
 
   return router;

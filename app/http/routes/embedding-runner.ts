@@ -1,23 +1,43 @@
-import express, { type Request, type RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../../config';
 import type { Embedder } from '../../embedder';
 import { notReady, overloaded } from '../../errors';
 import type { Metrics } from '../../metrics';
 import type { HttpShedReason } from '../../telemetry';
-import { limitBodiesInFlight } from '../body-budget';
+import { BodyBudget } from '../body-budget';
+import { recordTimings, traceEmbeddingsRequest } from '../embedding-telemetry';
+import { readJsonBody, requireJsonBody } from '../json-body';
 import type { Lifecycle } from '../lifecycle';
-import { requireJsonBody } from '../middleware';
-import { recordTimings, requestAbortSignal, roundMs, traceEmbeddingsRequest } from '../request-context';
+import { roundMs } from '../request-log';
+import type { JsonList, JsonResponder } from '../responses';
 
-/** What the embedding routes share: the embedder (503 until it exists), the body pipeline, one call. */
+/** What the embedding routes share: the embedder (503 until it exists), the body pipeline, one call, one response writer. */
 export interface EmbeddingRunner {
   embedder(): Embedder;
-  /** Before the body is read: 415 for non-JSON, 503 at once when saturated or out of body budget, then parse. */
+  /** Before the body is read: 415 for what is not JSON, 503 at once when saturated; then read and parse it. */
   readonly jsonBody: RequestHandler[];
   run(req: Request, texts: readonly string[]): Promise<{ outcome: Awaited<ReturnType<Embedder['embed']>>; processingMs: number }>;
+  /** The successful answer, written piece by piece within the response budget and write timeout (responses.ts). */
+  respond<T>(res: Response, list: JsonList<T>): void;
 }
 
-export function createEmbeddingRunner(config: Config, lifecycle: Lifecycle, metrics: Metrics, onShed: (reason: HttpShedReason) => void): EmbeddingRunner {
+/** Aborts when the caller disconnects before the response is sent, so queued work for it is skipped. */
+function requestAbortSignal(req: Request): AbortSignal {
+  const res = req.res as Response;
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+export function createEmbeddingRunner(
+  config: Config,
+  lifecycle: Lifecycle,
+  metrics: Metrics,
+  responder: JsonResponder,
+  onShed: (reason: HttpShedReason) => void,
+): EmbeddingRunner {
   const embedder = (): Embedder => {
     const current = lifecycle.embedder;
     if (!current) throw notReady();
@@ -29,16 +49,17 @@ export function createEmbeddingRunner(config: Config, lifecycle: Lifecycle, metr
       next(overloaded('server is at capacity; retry shortly'));
       return;
     }
+    if (responder.saturated()) {
+      onShed('response_bytes');
+      next(overloaded('too many responses are waiting for their clients to read them; retry shortly'));
+      return;
+    }
     next();
   };
+  const budget = new BodyBudget(config.http.maxInflightBodyBytes, metrics.registry);
   return {
     embedder,
-    jsonBody: [
-      requireJsonBody,
-      refuseWhenSaturated,
-      limitBodiesInFlight(config.http.maxInflightBodyBytes, config.http.maxBodyBytes, () => onShed('body_bytes')),
-      express.json({ limit: config.http.maxBodyBytes, strict: false, type: 'application/json' }),
-    ],
+    jsonBody: [requireJsonBody, refuseWhenSaturated, readJsonBody({ maxBytes: config.http.maxBodyBytes, budget, onShed: () => onShed('body_bytes') })],
     async run(req, texts) {
       const started = performance.now();
       traceEmbeddingsRequest(config.model.name);
@@ -46,5 +67,6 @@ export function createEmbeddingRunner(config: Config, lifecycle: Lifecycle, metr
       recordTimings(req, texts.length, outcome, metrics);
       return { outcome, processingMs: roundMs(performance.now() - started) };
     },
+    respond: (res, list) => responder.send(res, list),
   };
 }

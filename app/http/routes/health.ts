@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Lifecycle } from '../lifecycle';
-import { setLogLevel } from '../middleware';
+import { setLogLevel } from '../request-log';
 
 /**
  * 200 only when the model is loaded, inference works and the process is not shutting down, so ECS

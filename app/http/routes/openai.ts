@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import type { Config } from '../../config';
-import { validationError } from '../../errors';
-import { jsonBodyOf } from '../middleware';
+import { ServiceError, validationError } from '../../errors';
+import { jsonBodyOf } from '../json-body';
 import { openAiRequestSchema, parseOrThrow, refuseTokenIds } from '../schemas';
-import { toBase64Vector, toJsonVector, truncateVector } from '../vectors';
+import { aroundList } from '../responses';
+import { byteLengthOf, toBase64Vector, toJsonVector, truncateVector } from '../vectors';
 import type { EmbeddingRunner } from './embedding-runner';
 
-/** OpenAI-compatible /v1/embeddings and /v1/models; their errors use OpenAI's shape (error-response.ts). */
+/** OpenAI-compatible /v1/embeddings, /v1/models and /v1/models/{id}; their errors use OpenAI's shape (error-response.ts). */
 export function openAiRoutes(config: Config, runner: EmbeddingRunner): Router {
   const router = Router();
   const modelName = config.model.name;
@@ -25,16 +26,22 @@ export function openAiRoutes(config: Config, runner: EmbeddingRunner): Router {
     const { outcome } = await runner.run(req, texts);
     const encode = body.encoding_format === 'base64' ? toBase64Vector : toJsonVector;
     const dimensions = body.dimensions ?? dimension;
-    res.json({
-      object: 'list',
-      data: outcome.vectors.map((vector, index) => ({ object: 'embedding', index, embedding: encode(truncateVector(vector, dimensions)) })),
-      model: modelName,
-      usage: { prompt_tokens: outcome.promptTokens, total_tokens: outcome.promptTokens },
+    runner.respond(res, {
+      ...aroundList({ object: 'list' }, 'data', { model: modelName, usage: { prompt_tokens: outcome.promptTokens, total_tokens: outcome.promptTokens } }),
+      items: outcome.vectors,
+      item: (vector, index) => JSON.stringify({ object: 'embedding', index, embedding: encode(truncateVector(vector, dimensions)) }),
+      heldBytes: byteLengthOf(outcome.vectors),
     });
   });
 
+  const model = { id: modelName, object: 'model', created, owned_by: 'embedding-service' } as const;
   router.get('/v1/models', (_req, res) => {
-    res.json({ object: 'list', data: [{ id: modelName, object: 'model', created, owned_by: 'embedding-service' }] });
+    res.json({ object: 'list', data: [model] });
+  });
+  // What the OpenAI SDKs' models.retrieve(id) asks.
+  router.get('/v1/models/:id', (req, res) => {
+    if (req.params.id !== modelName) throw new ServiceError('not_found', `The model '${req.params.id}' does not exist; this service serves '${modelName}'`);
+    res.json(model);
   });
 
   return router;

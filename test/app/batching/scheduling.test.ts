@@ -149,6 +149,23 @@ describe('scheduling', () => {
     for (const request of refused) expect(runsOf(model, request)).toEqual([]);
   });
 
+  it('refuses a request at its wait bound by the clock while the run ahead of it hangs', async () => {
+    let release: () => void = () => {};
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    const model = { embed: async (batch: readonly { ids: readonly number[] }[]) => (await hung, batch.map(() => Float32Array.of(0))) };
+    const { submit, events } = schedulingOver(model, { maxQueueWaitMs: 400 });
+    const running = submit(fakeTexts(1, 1, 10));
+    await advance(1);
+    const waiting = submit(fakeTexts(2, 1, 10)).catch((error: unknown) => error);
+    await advance(399);
+    expect(await Promise.race([waiting, Promise.resolve('still waiting')])).toBe('still waiting');
+    await advance(1);
+    expect(await waiting).toMatchObject({ kind: 'overloaded', message: expect.stringMatching(/could not start within 400 ms/) });
+    expect(events.filter((event) => event.type === 'shed' && event.reason === 'expired')).toHaveLength(1);
+    release();
+    await expect(running).resolves.toMatchObject({ vectors: [expect.any(Float32Array)] });
+  });
+
   it('drops a request whose caller went away at once, never runs its texts, and counts them', async () => {
     const model = new TimedFakeModel(MS_PER_TOKEN);
     const { submit, scheduler, events } = schedulingOver(model, { maxBatchSize: 1 });

@@ -97,7 +97,7 @@ describe('HTTP API', () => {
     it('answers 413 for a body over the limit', async () => {
       const response = await postJson(url('/embed'), { texts: ['x'.repeat(2 * 1024 * 1024 + 10)] });
       expect(response.status).toBe(413);
-      expect(typeof response.body.detail).toBe('string');
+      expect(response.body.detail).toBe('request body is larger than the limit of 2097152 bytes (MAX_BODY_BYTES)');
     });
 
     it.each(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'])('answers 415 for Content-Type %s', async (type) => {
@@ -196,6 +196,24 @@ describe('HTTP API', () => {
       expect(response.status).toBe(404);
       expect(response.headers.get('content-type')).toMatch(/application\/json/);
       expect(typeof (await readJson(response)).detail).toBe('string');
+    });
+
+    it.each([
+      ['POST', '/embeddings', 'POST /v1/embeddings'],
+      ['GET', '/models', 'GET /v1/models'],
+      ['GET', '/models/all-MiniLM-L6-v2', 'GET /v1/models/all-MiniLM-L6-v2'],
+    ])('answers %s %s, a /v1 route without its prefix, in OpenAI\'s shape with the route it meant', async (method, path, meant) => {
+      const response = await fetch(url(path), { method });
+      expect(response.status).toBe(404);
+      const { error } = await readJson(response);
+      expect(error).toMatchObject({ type: 'invalid_request_error', code: 'not_found', param: null });
+      expect(error.message).toContain(`under /v1: ${meant}.`);
+    });
+
+    it('answers a model id that is not valid percent-encoding with 400, in OpenAI\'s shape', async () => {
+      const response = await fetch(url('/v1/models/%zz'));
+      expect(response.status).toBe(400);
+      expect((await readJson(response)).error).toMatchObject({ code: 'malformed_request', type: 'invalid_request_error' });
     });
 
     it('answers an unknown /v1 path in OpenAI\'s shape', async () => {

@@ -1,5 +1,4 @@
 import zlib from 'node:zlib';
-import { ROUTE_METHODS } from '../../../app/http/routes/paths';
 import {
   embedResponseSchema,
   healthResponseSchema,
@@ -8,7 +7,8 @@ import {
   singleResponseSchema,
 } from '../../../app/http/schemas';
 import { fullModelDir } from '../support/models';
-import { rawRequest } from '../support/raw-http';
+import { waitForMetric } from '../support/metrics';
+import { holdConnection, rawRequest } from '../support/raw-http';
 import { postJson, readJson, startTestServer, type TestServer } from '../support/server';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,6 +25,8 @@ describe('HTTP hygiene', () => {
       REQUEST_TIMEOUT_MS: '1500',
       MAX_BODY_BYTES: String(2 * 1024 * 1024),
       MAX_INFLIGHT_BODY_BYTES: String(3 * 1024 * 1024),
+      // A wait bound far above what these requests need: the tests here are about the HTTP edge, not shedding.
+      MAX_QUEUE_WAIT_MS: '60000',
       LOG_LEVEL: 'info',
     });
   });
@@ -36,11 +38,20 @@ describe('HTTP hygiene', () => {
       ['a bad header', 'GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 400],
       ['invalid chunked encoding', 'POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
       ['headers over 16 KiB', `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ['an HTTP/1.1 request without Host', 'GET /health HTTP/1.1\r\n\r\n', 400],
+      ['an HTTP/2 preface (prior knowledge)', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400],
     ])('%s is answered with its status and a JSON body', async (_name, payload, status) => {
       const response = await rawRequest(server.port, [payload]);
       expect(response.status).toBe(status);
       expect(response.headers['content-type']).toMatch(/application\/json/);
       expect(JSON.parse(response.body)).toEqual({ detail: expect.any(String) });
+      expect(response.closed).toBe(true);
+    });
+
+    it('answers CONNECT with 405 JSON and closes the connection: this is not a proxy', async () => {
+      const response = await rawRequest(server.port, ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n']);
+      expect(response.status).toBe(405);
+      expect(JSON.parse(response.body)).toEqual({ detail: expect.stringMatching(/not a proxy/) });
       expect(response.closed).toBe(true);
     });
 
@@ -106,28 +117,36 @@ describe('HTTP hygiene', () => {
 
   it('refuses a body that would exceed MAX_INFLIGHT_BODY_BYTES with 503 + Retry-After before reading it', async () => {
     const length = 2 * 1024 * 1024 - 100;
-    // A first upload that stalls half-way holds 2 MiB of the 3 MiB budget.
-    const stalled = rawRequest(server.port, [`POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"texts": ["`], 3000);
-    await sleep(200);
-    const second = await rawRequest(server.port, [`POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`], 2000);
-    expect(second.status).toBe(503);
-    expect(second.headers['retry-after']).toBe('1');
-    expect(JSON.parse(second.body).detail).toMatch(/request bodies/);
-    expect(second.ms).toBeLessThan(1000);
-    await stalled;
+    // A first upload that has sent most of its body, then stalls, holds those bytes of the 3 MiB budget.
+    const head = `POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    const stalled = await holdConnection(server.port, [head, `{"texts": ["${'x'.repeat(length - 1000)}`]);
+    try {
+      expect(await waitForMetric(server.url, 'embedding_http_body_bytes_held', (bytes) => bytes >= length - 1000)).toBeGreaterThanOrEqual(length - 1000);
+      const second = await rawRequest(server.port, [head.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')], 5000);
+      expect(second.status).toBe(503); // answered while its body was never sent: refused unread
+      expect(second.headers['retry-after']).toBe('1');
+      expect(JSON.parse(second.body).detail).toMatch(/request bodies/);
+    } finally {
+      stalled.destroy();
+    }
     // Once the stalled one is gone, a body of the same size is read again.
+    expect(await waitForMetric(server.url, 'embedding_http_body_bytes_held', (bytes) => bytes === 0)).toBe(0);
     const ok = await postJson(url('/embed'), { texts: ['x'.repeat(1024 * 1024)] });
     expect(ok.status).toBe(200);
   });
 
   describe('GET /openapi.json', () => {
-    it('documents exactly the served paths and methods, with the configured limits', async () => {
+    it('documents the served paths and methods (the 405 answers agree), with the configured limits', async () => {
       const response = await fetch(url('/openapi.json'));
       expect(response.status).toBe(200);
       const doc = await readJson(response);
       expect(doc.openapi).toBe('3.1.0');
-      const documented = Object.fromEntries(Object.entries(doc.paths as Record<string, object>).map(([path, ops]) => [path, Object.keys(ops).map((m) => m.toUpperCase())]));
-      expect(documented).toEqual(ROUTE_METHODS);
+      const documented = Object.entries(doc.paths as Record<string, object>).map(([path, ops]) => [path, Object.keys(ops).map((m) => m.toUpperCase())] as const);
+      expect(documented.map(([path]) => path).sort()).toEqual(['/embed', '/embed/single', '/health', '/metrics', '/openapi.json', '/v1/embeddings', '/v1/models', '/v1/models/{id}']);
+      for (const [path, methods] of documented) {
+        const refused = await fetch(url(path.replace('{id}', 'all-MiniLM-L6-v2')), { method: 'PATCH' });
+        expect({ path, status: refused.status, allow: refused.headers.get('allow') }).toEqual({ path, status: 405, allow: [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ') });
+      }
       const embed = doc.paths['/embed'].post.requestBody.content['application/json'].schema;
       expect(embed.properties.texts).toMatchObject({ type: 'array', maxItems: 100, minItems: 1 });
       const openAi = doc.paths['/v1/embeddings'].post.requestBody.content['application/json'].schema;

@@ -72,6 +72,24 @@ describe('OpenAI clients', () => {
     expect(models).toEqual([expect.objectContaining({ id: 'all-MiniLM-L6-v2', object: 'model', owned_by: 'embedding-service' })]);
   });
 
+  it('retrieves the served model, and answers another id with the SDK\'s NotFoundError and a message', async () => {
+    expect(await client.models.retrieve('all-MiniLM-L6-v2')).toMatchObject({ id: 'all-MiniLM-L6-v2', object: 'model', owned_by: 'embedding-service' });
+    const error = await client.models.retrieve('text-embedding-3-small').then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((error as InstanceType<typeof OpenAI.NotFoundError>).message).toMatch(/^404 The model 'text-embedding-3-small' does not exist; this service serves 'all-MiniLM-L6-v2'$/);
+  });
+
+  it('tells a client whose base URL lacks /v1 where the API is, through the SDK\'s error', async () => {
+    const unprefixed = new OpenAI({ baseURL: server.url, apiKey: 'unused', maxRetries: 0 });
+    for (const call of [() => unprefixed.embeddings.create({ model: 'x', input: 'x' }), () => unprefixed.models.retrieve('all-MiniLM-L6-v2')]) {
+      const error = await call().then(() => undefined, (caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      const { message } = error as InstanceType<typeof OpenAI.NotFoundError>;
+      expect(message).toMatch(/the OpenAI-compatible API is under \/v1: (POST \/v1\/embeddings|GET \/v1\/models\/all-MiniLM-L6-v2)\. Set your client's base URL to end in \/v1/);
+      expect(message).not.toMatch(/no body/);
+    }
+  });
+
   it('works from LangChain\'s OpenAIEmbeddings: documents in 512-text chunks, a query, and dimensions', async () => {
     // LangChain's defaults: 512 texts a request, 2 at once, and retries (a 503 for the second chunk,
     // when its expected wait is over MAX_QUEUE_WAIT_MS, is retried with back-off).

@@ -1,5 +1,5 @@
 import { ServiceProcess } from '../support/child';
-import { fuzzCases } from '../support/fuzz-requests';
+import { fuzzCases } from '../../../bench/probe/fuzz-cases';
 import { isJson, peakRssMb } from '../support/load';
 import { fullModelDir } from '../support/models';
 import { rawRequest } from '../support/raw-http';

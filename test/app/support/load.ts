@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isJson } from '../../../bench/probe/observe';
 
 export interface Sample {
   readonly status: number;
@@ -56,14 +57,8 @@ function detailOf(text: string): string {
   }
 }
 
-export function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Shared with the probe. */
+export { isJson };
 
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;

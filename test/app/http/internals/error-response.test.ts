@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { overloaded, ServiceError, validationError, type ErrorKind } from '../../../../app/errors';
 import { dialectFor, STATUS_BY_KIND, toErrorResponse } from '../../../../app/http/error-response';
 import { REPO_ROOT } from '../../support/paths';
@@ -39,27 +38,11 @@ describe('error → HTTP response mapping', () => {
     expect(toErrorResponse(new TypeError('internals'), 'openai').body).toEqual({ error: { message: 'internal server error', type: 'server_error', param: null, code: 'internal_error' } });
   });
 
-  it.each([
-    ['entity.parse.failed', 400],
-    ['entity.too.large', 413],
-    ['encoding.unsupported', 415],
-    ['charset.unsupported', 415],
-    ['request.size.invalid', 400],
-    ['request.aborted', 499],
-  ])('maps body-parser %s to %i', (type, status) => {
-    expect(toErrorResponse(Object.assign(new Error('x'), { type, status: 400, expose: true })).status).toBe(status);
-  });
-
-  it('treats an undecodable compressed body as the caller\'s error (400), not a fault', async () => {
-    const zlibError = await new Promise<Error>((resolve) => {
-      const gunzip = zlib.createGunzip();
-      gunzip.on('error', resolve);
-      gunzip.end(Buffer.from('not gzip at all'));
-    });
-    // body-parser wraps it with http-errors' createError(400, error).
-    const response = toErrorResponse(Object.assign(zlibError, { status: 400, expose: true }));
-    expect(response).toMatchObject({ status: 400, logLevel: 'warn', serverFault: false });
-    expect((response.body as { detail: string }).detail).toMatch(/could not be decompressed/);
+  it('treats a library\'s own client error as the caller\'s (400), not a fault', () => {
+    // Express's router, on a path parameter that is not valid percent-encoding.
+    const routerError = Object.assign(new URIError("Failed to decode param '%zz'"), { status: 400 });
+    expect(toErrorResponse(routerError)).toMatchObject({ status: 400, body: { detail: 'malformed request' }, logLevel: 'warn', serverFault: false });
+    expect(toErrorResponse(Object.assign(new Error('x'), { status: 503 }))).toMatchObject({ status: 500, serverFault: true });
   });
 
   it('hides unknown errors behind a generic 500 and flags them for logging', () => {

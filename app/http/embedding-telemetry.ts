@@ -2,37 +2,15 @@ import { trace } from '@opentelemetry/api';
 import type { Request, Response } from 'express';
 import type { EmbedOutcome } from '../embedder';
 import type { Metrics } from '../metrics';
-
-/** Fields gathered while a request is handled, logged once when it ends. */
-export interface RequestLogFields {
-  texts?: number;
-  prompt_tokens?: number;
-  cache_hits?: number;
-  tokenize_ms?: number;
-  queue_ms?: number;
-  inference_ms?: number;
-}
-
-export function logFields(res: Response): RequestLogFields {
-  return (res.locals.logFields ??= {}) as RequestLogFields;
-}
-
-/** Aborts when the caller disconnects before the response is sent, so queued work for it is skipped. */
-export function requestAbortSignal(req: Request): AbortSignal {
-  const res = req.res as Response;
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}
+import { logFields, roundMs } from './request-log';
 
 /**
  * The OpenTelemetry GenAI semantic conventions for an embeddings operation, on the request's span
  * (the HTTP server span: tracing.ts drops Express's layer spans and names this one
  * `embeddings <model>`). Set before the texts reach the model, so a request that then fails is
  * still an embeddings span. `gen_ai.provider.name` has no well-known value for a self-hosted model:
- * it names this service, whose own attributes (`embedding.*`) sit beside the conventions'.
+ * it names this service, whose own attributes (`embedding.*`) sit beside the conventions'. Input
+ * content is opt-in in the conventions and never recorded here: only counts and timings.
  */
 export function traceEmbeddingsRequest(modelName: string): void {
   trace.getActiveSpan()?.setAttributes({
@@ -71,6 +49,3 @@ export function recordTimings(req: Request, texts: number, outcome: EmbedOutcome
   metrics.tokenizeDuration.observe(tokenizeMs / 1000);
   if (outcome.cacheHits < texts) metrics.queueDuration.observe(queueMs / 1000);
 }
-
-/** Milliseconds to two decimals, as every duration is reported in logs and responses. */
-export const roundMs = (ms: number): number => Math.round(ms * 100) / 100;

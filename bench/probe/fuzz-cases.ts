@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { mulberry32 } from '../../../scripts/synthetic-model/random';
+import { mulberry32 } from '../../scripts/synthetic-model/random';
 
 /** Every UTF-8 byte as %XX (encodeURIComponent refuses lone surrogates). */
 const percentEncode = (text: string) => [...Buffer.from(text)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
