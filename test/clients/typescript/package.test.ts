@@ -32,8 +32,8 @@ export const isRequestError = (error: unknown): boolean => error instanceof Embe
 `;
 
 /**
- * The TypeScript client as a Node service gets it: `npm pack` of this repository (dist/ is built by
- * jest's global setup), unpacked into a consumer's node_modules, imported as `embedding-service/client`.
+ * The TypeScript client as a Node service gets it: `npm pack` of this repository (its prepack script
+ * builds dist/), unpacked into a consumer's node_modules, imported as `embedding-service/client`.
  */
 describe('embedding-service/client from a packed tarball', () => {
   let consumer: string;
@@ -43,7 +43,7 @@ describe('embedding-service/client from a packed tarball', () => {
     // In an ignored folder of the repository, so the package's dependencies resolve from the repository's
     // node_modules as an installed package's resolve from its consumer's.
     consumer = await fs.mkdtemp(path.join(REPO_ROOT, '.cache', 'package-consumer-'));
-    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', consumer], { cwd: REPO_ROOT });
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', consumer], { cwd: REPO_ROOT });
     const [tarball] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     packed = tarball!.files.map((file) => file.path);
     const installed = path.join(consumer, 'node_modules', 'embedding-service');
