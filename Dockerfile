@@ -81,5 +81,6 @@ EXPOSE 8003
 # command as the ECS task definition's (infra/containers.ts healthCheckCommand; a test compares).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const h=process.env.HOST||'0.0.0.0';const a=h==='0.0.0.0'?'127.0.0.1':h==='::'?'[::1]':h.includes(':')?'['+h+']':h;fetch('http://'+a+':'+(process.env.PORT||8003)+'/health').then((r)=>process.exit(r.status===200?0:1)).catch(()=>process.exit(1))"]
-# The server itself, no npm wrapper, so SIGTERM reaches Node directly (it drains, then exits).
-CMD ["node", "dist/app/main.js"]
+# The server itself, no npm wrapper, so SIGTERM reaches Node directly (it drains, then exits); its V8
+# flags are app/defaults.ts SERVICE_NODE_FLAGS (a test compares).
+CMD ["node", "--max-semi-space-size=16", "dist/app/main.js"]

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { SERVICE_NODE_FLAGS } from '../app/defaults';
 import type { StackConfig } from '../infra/config';
 import { startOtlpSink } from './otlp-sink';
 import { appContainerEnvironment } from './production';
@@ -61,7 +62,7 @@ function serverSpec(context: ServerContext, options: ServerRunOptions, port: num
   if (plan.kind === 'peer') {
     return { ...common, script: path.join(__dirname, 'peer-server.js'), args: [context.modelDir, String(port), String(plan.threads)], env: { HOST: '127.0.0.1' } };
   }
-  return { ...common, script: OURS_MAIN, env: oursEnvironment(context, plan, port, otlpUrl) };
+  return { ...common, script: OURS_MAIN, nodeFlags: SERVICE_NODE_FLAGS, env: oursEnvironment(context, plan, port, otlpUrl) };
 }
 
 /** Our service as compiled beside this file (dist/ for `npm run bench`). */

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { promisify } from 'util';
 import { REPO_ROOT } from './support/harness';
+import { SERVICE_NODE_FLAGS } from '../../app/defaults';
 import { embeddingContainers, healthCheckCommand } from '../../infra/containers';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml: { load(text: string): unknown } = require('js-yaml');
@@ -182,12 +183,14 @@ describe('Dockerfile', () => {
     expect(ops(runtime, 'ENV').map((i) => i.args).join(' ')).toContain('EMBEDDING_MODEL_DIR=/app/models/all-MiniLM-L6-v2');
   });
 
-  it('runs as a non-root user, exposes 8003 and starts the server', () => {
+  it('runs as a non-root user, exposes 8003 and starts the server with its V8 flags, as npm start does', () => {
     const user = ops(runtime, 'USER');
     expect(user).toHaveLength(1);
     expect(user[0].args).not.toMatch(/^(root|0)(:|$)/);
     expect(ops(runtime, 'EXPOSE').map((i) => i.args)).toEqual(['8003']);
-    expect(ops(runtime, 'CMD').map((i) => JSON.parse(i.args))).toEqual([['node', 'dist/app/main.js']]);
+    expect(ops(runtime, 'CMD').map((i) => JSON.parse(i.args))).toEqual([['node', ...SERVICE_NODE_FLAGS, 'dist/app/main.js']]);
+    const packageJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(packageJson.scripts.start).toContain(['node', ...SERVICE_NODE_FLAGS, 'dist/app/main.js'].join(' '));
     expect(indexOf(runtime, (i) => i.op === 'USER')).toBeLessThan(indexOf(runtime, (i) => i.op === 'CMD'));
   });
 

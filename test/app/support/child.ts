@@ -1,7 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { SERVICE_NODE_FLAGS } from '../../../app/defaults';
 import { MAIN_JS } from './paths';
 
-/** The service as production runs it: `node dist/app/main.js`, in its own process. */
+/** The service as production runs it: `node <SERVICE_NODE_FLAGS> dist/app/main.js`, in its own process. */
 export class ServiceProcess {
   readonly child: ChildProcessWithoutNullStreams;
   readonly startedAt = Date.now();
@@ -11,7 +12,7 @@ export class ServiceProcess {
   private stdoutBuffer = '';
 
   constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [MAIN_JS], {
+    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, MAIN_JS], {
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', MODEL_AUTO_DOWNLOAD: 'false', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
