@@ -1,22 +1,21 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../scripts/repo-paths';
 import { createTaskCgroup, removeStaleTaskCgroups, type TaskLimits } from './cgroup';
 import { CpuMeter, waitUntilIdle } from './cpu-usage';
 import { runOpenLoop } from './open-loop';
 import { appMemoryMiB, formatTaskShape, type TaskShape } from './production';
+import { PYTHON, runPythonCallers } from './python-caller';
 import { log, streamsFrom } from './scenario-run';
-import { untilExit, type StartedServer } from './server-process';
+import type { StartedServer } from './server-process';
 import { runServer, startAndMemory, type ServerContext } from './servers';
 import type { TextKind, TextStream } from './texts';
 import type { BulkRun, MixedCase, MixedResult } from './types';
 
 /**
  * `--only mixed`: the callers' real traffic in the task shape. A bulk re-index through the real
- * Python client (bench/bulk-reindex.py: one `encode(texts)` per caller, as Django's rag_service
- * does it, the client splitting it into sequential requests) while an open loop of single short
+ * Python client (bench/python-caller.ts: one `encode(texts)` per caller, as Django's rag_service
+ * does it, the client splitting it into requests itself) while an open loop of single short
  * queries arrives at 4/s (semantic_search and the chat service: one query per person waiting).
  * Four cases on one server: one bulk caller alone, then with the queries; two concurrent bulk
  * callers (Celery's --concurrency=2) alone, then with the queries. Each case re-indexes the same
@@ -32,55 +31,17 @@ export interface MixedOptions {
   readonly queryRatePerS: number;
 }
 
-/** The interpreter the callers' Celery and Django processes stand for (the standard library is enough for the client). */
-const PYTHON = '/usr/bin/python3';
-const CALLER_SCRIPT = path.join(REPO_ROOT, 'bench', 'bulk-reindex.py');
-const CLIENT_DIR = path.join(REPO_ROOT, 'clients', 'python');
 /** Queries arrive during this share of the time the bulk took alone, so none of them arrives after it is over. */
 export const QUERY_SHARE = 0.85;
 /** Text ranges of their own (the other parts use 0-11 M). */
 const TEXT_OFFSET = 12_000_000;
 
-interface CallerOutcome {
-  readonly texts: number;
-  readonly vectors: number;
-  readonly seconds: number;
-  readonly localFallbackTexts: number;
-  readonly warnings: string[];
-}
-
-/** One bulk caller: a Python process with the real client, re-indexing `texts`. */
-function runCaller(port: number, texts: readonly string[], workDir: string, caller: number): Promise<CallerOutcome> {
-  const file = path.join(workDir, `caller-${caller}-${Date.now()}.json`);
-  fs.writeFileSync(file, JSON.stringify(texts));
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [CALLER_SCRIPT, '--service-url', `http://127.0.0.1:${port}`, '--client-dir', CLIENT_DIR, '--texts', file], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '', PYTHONDONTWRITEBYTECODE: '1' },
-    });
-    untilExit(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      fs.rmSync(file, { force: true });
-      if (code !== 0) return reject(new Error(`bulk caller ${caller} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as CallerOutcome);
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
-}
-
-/** `callers` callers at once, each with its share of `texts`. */
+/** `callers` bulk callers at once, each re-indexing its share of `texts`. */
 async function runBulk(port: number, texts: readonly string[], callers: number, workDir: string): Promise<BulkRun> {
-  const share = Math.ceil(texts.length / callers);
+  const textsFile = path.join(workDir, `texts-${Date.now()}.json`);
+  fs.writeFileSync(textsFile, JSON.stringify(texts));
   const started = performance.now();
-  const outcomes = await Promise.all(Array.from({ length: callers }, (_, i) => runCaller(port, texts.slice(i * share, (i + 1) * share), workDir, i)));
+  const outcomes = await runPythonCallers(textsFile, callers, `http://127.0.0.1:${port}`).finally(() => fs.rmSync(textsFile, { force: true }));
   const seconds = (performance.now() - started) / 1000;
   const embedded = outcomes.reduce((sum, o) => sum + o.vectors, 0);
   return {
@@ -89,7 +50,7 @@ async function runBulk(port: number, texts: readonly string[], callers: number, 
     seconds,
     textsPerS: embedded / seconds,
     callerSeconds: outcomes.map((o) => o.seconds),
-    localFallbackTexts: outcomes.reduce((sum, o) => sum + o.localFallbackTexts, 0),
+    localFallbackTexts: outcomes.reduce((sum, o) => sum + o.fallbackTexts, 0),
     clientWarnings: outcomes.flatMap((o) => o.warnings),
   };
 }

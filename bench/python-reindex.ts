@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,7 +8,8 @@ import { ensureSyntheticModel } from '../scripts/synthetic-model/cached';
 import { createTaskCgroup, removeStaleTaskCgroups } from './cgroup';
 import { appMemoryMiB, formatTaskShape, parseTaskShape, productionStack, type TaskShape } from './production';
 import { log } from './scenario-run';
-import { installChildCleanup, untilExit } from './server-process';
+import { runPythonCallers, type CallerResult } from './python-caller';
+import { installChildCleanup } from './server-process';
 import { runServer, type ServerContext } from './servers';
 import { longText } from './texts';
 
@@ -40,20 +40,6 @@ interface Sizing {
 const DEFAULT_SIZING: Sizing = { name: 'client defaults (2,000 characters, 2 in flight)', args: [] };
 const OLD_SIZING: Sizing = { name: '100 texts a request, 1 in flight', args: ['--max-batch-chars', '100000000', '--max-in-flight', '1'] };
 const charsSizing = (chars: number): Sizing => ({ name: `${chars.toLocaleString('en-US')} characters, 2 in flight`, args: ['--max-batch-chars', String(chars)] });
-
-interface CallerResult {
-  readonly texts: number;
-  readonly vectors: number;
-  readonly seconds: number;
-  readonly maxBatchChars: number;
-  readonly requests: number;
-  readonly latencyMs: { p50: number | null; p99: number | null; max: number };
-  readonly serviceMs: { p50: number | null; max: number };
-  readonly retries: Record<string, number>;
-  readonly timeouts: number;
-  readonly fallbackTexts: number;
-  readonly warnings: string[];
-}
 
 interface RunResult {
   readonly sizing: string;
@@ -120,22 +106,6 @@ async function eventTexts(modelDir: string, count: number): Promise<string[]> {
   });
 }
 
-function runCaller(textsFile: string, part: string, url: string, sizing: Sizing): Promise<CallerResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', [path.join(REPO_ROOT, 'bench', 'python', 'reindex.py'), textsFile, part, ...sizing.args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PYTHONDONTWRITEBYTECODE: '1', EMBEDDING_SERVICE_URL: url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    untilExit(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as CallerResult) : reject(new Error(`caller ${part} exited ${code}: ${err}`))));
-  });
-}
-
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const merge = (records: Array<Record<string, number>>) =>
   records.reduce<Record<string, number>>((all, record) => {
@@ -145,7 +115,7 @@ const merge = (records: Array<Record<string, number>>) =>
 
 async function reindex(textsFile: string, url: string, callers: number, sizing: Sizing): Promise<RunResult> {
   const started = performance.now();
-  const perCaller = await Promise.all(Array.from({ length: callers }, (_, k) => runCaller(textsFile, `${k}/${callers}`, url, sizing)));
+  const perCaller = await runPythonCallers(textsFile, callers, url, sizing.args);
   const wallS = (performance.now() - started) / 1000;
   const texts = sum(perCaller.map((c) => c.texts));
   return {

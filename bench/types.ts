@@ -95,7 +95,7 @@ export interface TaskShapeResult {
   readonly servers: Partial<Record<TaskShapeServerName, TaskShapeServerResult>>;
 }
 
-/** Bulk re-index callers (bench/bulk-reindex.py, the real Python client), all at once. */
+/** Bulk re-index callers (bench/python-caller.ts, the real Python client), all at once. */
 export interface BulkRun {
   readonly callers: number;
   /** Vectors the callers got back. */

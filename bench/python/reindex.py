@@ -1,4 +1,5 @@
-"""One bulk caller of the re-index benchmark (bench/python-reindex.ts): the Python client's
+"""One bulk caller of the re-index benchmarks (bench/python-caller.ts, for bench/python-reindex.ts and the
+mixed part of npm run bench): the Python client's
 get_embedding_client().encode(texts, use_cache=False), as the callers' RAG service re-indexes events
 (api/rag_service.py, update_event_embeddings), against EMBEDDING_SERVICE_URL.
 
