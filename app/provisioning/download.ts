@@ -96,18 +96,6 @@ export async function hasModel(dir: string, onnxFile: string = MODEL_FILES.onnxM
   return (await Promise.all(checks)).every(Boolean);
 }
 
-/** What to tell a person when the model is missing and the hub cannot be reached. */
-export function describeOfflineFailure(dir: string, endpoint: string = DEFAULT_HUB_URL): string {
-  return [
-    `The embedding model is not in ${path.resolve(dir)} (EMBEDDING_MODEL_DIR) and could not be downloaded from ${endpoint} (HF_ENDPOINT).`,
-    'Any one of these fixes it:',
-    `  - copy an all-MiniLM-L6-v2 model directory (onnx/model.onnx, tokenizer.json, 1_Pooling/ ...) to ${dir}, or point EMBEDDING_MODEL_DIR at one;`,
-    '  - on a machine with access, run `npm run model:fetch -- <dir>` and copy <dir> here;',
-    '  - set HF_ENDPOINT to a reachable Hugging Face mirror;',
-    '  - build the Docker image, which bakes the model in.',
-  ].join('\n');
-}
-
 /** Downloads the pinned files into `dir`, verified and atomically renamed into place. */
 export async function downloadModel(options: DownloadModelOptions): Promise<DownloadModelResult> {
   const pin = options.pin ?? ALL_MINILM_L6_V2;

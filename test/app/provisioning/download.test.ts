@@ -9,7 +9,6 @@ import path from 'node:path';
 import { MODEL_FILES, REQUIRED_FILES, modelPath } from '../../../app/model/layout';
 import {
   ModelDownloadError,
-  describeOfflineFailure,
   downloadModel,
   hasModel,
   resolveUrl,
@@ -17,6 +16,7 @@ import {
 } from '../../../app/provisioning/download';
 import { ALL_MINILM_L6_V2, parseModelPin, type ModelPin } from '../../../app/provisioning/manifest';
 import { createStderrProgress, formatProgress, type DownloadProgress } from '../../../app/provisioning/progress';
+import { offlineFixes } from '../../../app/provisioning/provision';
 import { closedPort, fakeModelFiles, sha256, startFakeHub, type FakeHub } from '../support/fake-hub';
 import { TEST_BUILD_DIR } from '../support/paths';
 
@@ -281,7 +281,7 @@ describe('downloadModel against a fake hub', () => {
     expect(await partFiles(dir)).toEqual([]);
   });
 
-  it('an unreachable endpoint fails with a network error; describeOfflineFailure tells what to do', async () => {
+  it('an unreachable endpoint fails with a network error; the start-up fixes begin with the one that works offline', async () => {
     const dir = path.join(work, 'model');
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
     const error = await expectDownloadError(downloadModel({ dir, pin: hub.pin, endpoint, ...FAST }));
@@ -289,11 +289,12 @@ describe('downloadModel against a fake hub', () => {
     expect(error.message).toMatch(/from http:\/\/127\.0\.0\.1:\d+\/.*expected an HTTP response, got a network error: .*ECONNREFUSED/);
     expect(await exists(dir)).toBe(false);
 
-    const text = describeOfflineFailure(dir, endpoint);
+    const fixes = offlineFixes(dir);
+    expect(fixes[0]).toMatch(/^offline: `npm run model:synthetic -- \.\/models\/synthetic`, then start with EMBEDDING_MODEL_DIR=\.\/models\/synthetic/);
+    const text = fixes.join('\n');
     expect(text).toContain('EMBEDDING_MODEL_DIR');
     expect(text).toContain('HF_ENDPOINT');
-    expect(text).toContain(endpoint);
-    expect(text).toContain(path.resolve(dir));
+    expect(text).toContain(dir);
     expect(text).toContain('npm run model:fetch -- <dir>');
     expect(text).toMatch(/Docker image/);
   });
