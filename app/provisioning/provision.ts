@@ -35,7 +35,7 @@ export function offlineFixes(dir: string): string[] {
  * at the pinned revision. Every way this fails is a StartupError naming the fix.
  */
 export async function provisionModel(options: ProvisionOptions, logger: Logger, signal?: AbortSignal): Promise<void> {
-  const missing = await missingFiles(options.dir, options.onnxFile);
+  const missing = await missingModelFiles(options.dir, options.onnxFile);
   if (missing.length === 0) return;
   const where = `${path.resolve(options.dir)} (EMBEDDING_MODEL_DIR)`;
   const lacking = missing.length === REQUIRED_FILES.length + 1 ? 'no model' : `an incomplete model (${missing.join(', ')} missing)`;
@@ -65,7 +65,7 @@ export async function provisionModel(options: ProvisionOptions, logger: Logger, 
  * The model files (the required ones and the chosen ONNX file) that are not in `dir` as regular
  * files. A directory that is not one, or a file that cannot be read, throws a StartupError.
  */
-async function missingFiles(dir: string, onnxFile: string): Promise<string[]> {
+export async function missingModelFiles(dir: string, onnxFile: string = DEFAULT_ONNX_FILE): Promise<string[]> {
   try {
     if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error(`${dir} is a file`), { code: 'ENOTDIR' });
   } catch (error) {

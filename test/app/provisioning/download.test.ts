@@ -10,13 +10,12 @@ import { MODEL_FILES, REQUIRED_FILES, modelPath } from '../../../app/model/layou
 import {
   ModelDownloadError,
   downloadModel,
-  hasModel,
   resolveUrl,
   type DownloadModelOptions,
 } from '../../../app/provisioning/download';
 import { ALL_MINILM_L6_V2, parseModelPin, type ModelPin } from '../../../app/provisioning/manifest';
 import { createStderrProgress, formatProgress, type DownloadProgress } from '../../../app/provisioning/progress';
-import { offlineFixes } from '../../../app/provisioning/provision';
+import { missingModelFiles, offlineFixes } from '../../../app/provisioning/provision';
 import { closedPort, fakeModelFiles, sha256, startFakeHub, type FakeHub } from '../support/fake-hub';
 import { TEST_BUILD_DIR } from '../support/paths';
 
@@ -46,6 +45,8 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 const partFiles = async (dir: string): Promise<string[]> => (await listFiles(dir)).filter((f) => f.endsWith('.part'));
+/** Every required file and the ONNX file are in `dir`, as the service's start-up sees them. */
+const hasModel = async (dir: string, onnxFile?: string): Promise<boolean> => (await missingModelFiles(dir, onnxFile)).length === 0;
 const requiredPaths = (pin: ModelPin): string[] => pin.files.filter((f) => !f.optional).map((f) => f.path);
 
 async function exists(file: string): Promise<boolean> {
