@@ -38,9 +38,9 @@ COPY package.json package-lock.json ./
 # NODE_EXTRA_CA_CERTS is the secret's path when one was passed, else empty (which Node ignores).
 RUN --mount=type=secret,id=ca-bundle \
     NODE_EXTRA_CA_CERTS="$(ls /run/secrets/ca-bundle 2>/dev/null)" npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.app.json tsconfig.base.json ./
+COPY tsconfig.app.json tsconfig.base.json ./
 COPY app ./app
-# app/ only: development tools (scripts/, bench/) are not part of the image.
+# app/ only (tsconfig.app.json): development tools (scripts/, bench/) are not part of the image.
 RUN npm run build:app
 ARG HF_ENDPOINT=
 ARG MODEL_PIN=
@@ -71,7 +71,7 @@ WORKDIR /app
 # /tmp, so the container runs with a read-only root filesystem and no writable mount.
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=build /app/dist/app ./dist/app
 COPY --from=build /app/models ./models
 # The node image's unprivileged user (uid/gid 1000), also named in the ECS task definition.
 USER node

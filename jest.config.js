@@ -6,7 +6,7 @@ module.exports = {
     {
       displayName: 'app',
       testEnvironment: '<rootDir>/test/support/onnx-environment.js',
-      roots: ['<rootDir>/test/app', '<rootDir>/test/scripts', '<rootDir>/test/clients', '<rootDir>/test/bench'],
+      roots: ['<rootDir>/test/app', '<rootDir>/test/scripts', '<rootDir>/test/clients', '<rootDir>/test/bench', '<rootDir>/test/docs'],
       testMatch: ['**/*.test.ts'],
       transform: tsJest('<rootDir>/tsconfig.test.json'),
       // Transpiles app/, bench/ and scripts/ for the tests (worker threads and child processes run

@@ -20,6 +20,8 @@ const envSchema = z.object({
   EMBEDDING_MODEL_DIR: z.string().min(1).default(DEFAULT_MODEL_DIR),
   EMBEDDING_MODEL_FILE: z.string().min(1).default(DEFAULT_ONNX_FILE),
   MODEL_NAME: z.string().min(1).default(DEFAULT_MODEL_NAME),
+  /** Serve a synthetic model (random weights) even with NODE_ENV=production: only on purpose, e.g. to test the image. */
+  ALLOW_SYNTHETIC_MODEL: booleanFlag(false),
   MODEL_AUTO_DOWNLOAD: booleanFlag(true),
   HF_ENDPOINT: z.url().default(DEFAULT_HUB_URL),
   MAX_TEXTS_PER_REQUEST: positiveInt(100),
@@ -51,6 +53,8 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('embedding-service'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(25_000),
+  /** `production` (the image's) refuses a synthetic model unless ALLOW_SYNTHETIC_MODEL says otherwise. */
+  NODE_ENV: z.string().min(1).optional(),
 });
 
 /** The names of every variable the service reads. */
@@ -65,13 +69,17 @@ export function serviceVariables(env: NodeJS.ProcessEnv): Record<string, string>
 export interface Config {
   readonly port: number;
   readonly host: string;
-  /** Provisioning and loading (prepare-model.ts). */
+  /** NODE_ENV=production: a synthetic model is refused unless `model.allowSynthetic`. */
+  readonly production: boolean;
+  /** Provisioning and loading (prepare-model.ts), and what the model is called (model-identity.ts). */
   readonly model: {
     readonly dir: string;
     readonly onnxFile: string;
+    /** The real model's name; a synthetic model is reported as `<name>-synthetic`. */
     readonly name: string;
     readonly autoDownload: boolean;
     readonly hubEndpoint: string;
+    readonly allowSynthetic: boolean;
   };
   /** The HTTP server and its routes. */
   readonly http: {
@@ -127,7 +135,10 @@ export interface SchedulingConfig {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    super(
+      `invalid configuration:\n  ${problems.join('\n  ')}\n` +
+        'Fix: give these variables valid values, or unset them for their defaults (each is described in docs/operations.md, "Configuration").',
+    );
     this.name = 'ConfigError';
   }
 }
@@ -161,12 +172,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, cpus: () => number = availabl
   return deepFreeze({
     port: e.PORT,
     host: e.HOST,
+    production: e.NODE_ENV === 'production',
     model: {
       dir: e.EMBEDDING_MODEL_DIR,
       onnxFile: e.EMBEDDING_MODEL_FILE,
       name: e.MODEL_NAME,
       autoDownload: e.MODEL_AUTO_DOWNLOAD,
       hubEndpoint: e.HF_ENDPOINT.replace(/\/+$/, ''),
+      allowSynthetic: e.ALLOW_SYNTHETIC_MODEL,
     },
     http: {
       maxTextsPerRequest: e.MAX_TEXTS_PER_REQUEST,

@@ -1,8 +1,11 @@
+import type { Logger } from 'winston';
 import { ConfigError, loadConfig, type Config } from './config';
 import { SHUTDOWN_SLACK_MS } from './defaults';
 import { createLogger, describeConfig, redactUrlCredentials } from './logger';
+import { identifyModel, SYNTHETIC_WARNING, type ServedModel } from './model-identity';
 import { prepareModel } from './prepare-model';
 import type { RunningServer } from './server';
+import { StartupError } from './startup-errors';
 import { startTracing } from './tracing';
 
 /**
@@ -13,13 +16,24 @@ const WATCHDOG_AFTER_GRACE_MS = SHUTDOWN_SLACK_MS - 500;
 /** Bounds on the last steps of shutdown: flushing spans and log lines. */
 const TRACING_FLUSH_MS = 1000;
 const LOG_FLUSH_MS = 500;
-/** Shutdown ends within the grace plus this (the README's promise); the span flush gets what is left of it. */
+/** Shutdown ends within the grace plus this (operations.md's promise); the span flush gets what is left of it. */
 const SHUTDOWN_AFTER_GRACE_MS = 2000;
 
 const within = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([promise.catch(() => undefined), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
 
-/** Entry point: config → tracing (before express/http load) → server → model; SIGTERM/SIGINT drain and exit. */
+/**
+ * A start-up that cannot go on ends with one message on stderr, what is wrong and how to fix it
+ * (a StartupError's, with no stack trace), the same in the log, and exit code 1.
+ */
+function failStartup(logger: Logger, error: unknown): never {
+  const message = redactUrlCredentials(error instanceof Error ? error.message : String(error));
+  logger.error(`cannot start: ${message}`, error instanceof StartupError ? {} : { stack: (error as Error)?.stack });
+  process.stderr.write(`\nembedding-service: cannot start: ${message}\n`);
+  process.exit(1);
+}
+
+/** Entry point: config → tracing (before express/http load) → which model → server and model load; SIGTERM/SIGINT drain and exit. */
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -30,7 +44,16 @@ async function main(): Promise<void> {
   }
   const tracing = startTracing(config.tracing);
   const logger = createLogger(config);
-  logger.info('starting', { config: describeConfig(config) });
+  let served: ServedModel;
+  try {
+    served = await identifyModel(config);
+  } catch (error) {
+    failStartup(logger, error);
+  }
+  logger.info('starting', { model: served.name, config: describeConfig(config) });
+  if (served.synthetic) {
+    logger.warn(`serving a ${SYNTHETIC_WARNING}; reported as ${served.name}`, { model: served.name, production: config.production });
+  }
 
   const flushLogs = () => within(new Promise((resolve) => logger.on('finish', resolve).end()), LOG_FLUSH_MS);
   /**
@@ -67,18 +90,27 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
-  const loading = prepareModel(config, logger);
+  const stopDownload = new AbortController();
+  const loading = prepareModel(config, logger, stopDownload.signal);
   loading.catch(() => {}); // reported through server.ready below
   // Loaded only now, after tracing has patched http and express, while the model loads.
   const { startServer } = await import('./server');
-  const server = await startServer(config, logger, loading);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger, loading, served);
+  } catch (error) {
+    // Not listening: stop a download, and let a session being built finish first (tearing its
+    // thread down mid-way aborts the process) before releasing it.
+    stopDownload.abort();
+    const loaded = await loading.catch(() => undefined);
+    await loaded?.model.close();
+    failStartup(logger, error);
+  }
   resolveServer(server);
 
-  server.ready.catch(async (error: Error) => {
-    logger.error(`model could not be loaded: ${error.message}`);
-    process.stderr.write(`\nembedding-service: ${redactUrlCredentials(error.message)}\n`);
+  server.ready.catch(async (error: unknown) => {
     await server.stop().catch(() => {});
-    process.exit(1);
+    failStartup(logger, error);
   });
 }
 

@@ -1,12 +1,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
+ * The prefix of every series, prom-client's default Node metrics included: `embedding_process_cpu_seconds_total`,
+ * `embedding_nodejs_heap_size_used_bytes`, beside the service's own `embedding_texts_total`.
+ */
+export const METRIC_PREFIX = 'embedding_';
+
+/**
  * Prometheus metrics, one registry per server (tests build several). One naming scheme, `embedding_*`,
  * for the same stage timings that go on spans and log lines.
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'embedding_process_' });
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   let queuedTexts: () => number = () => 0;
   let admittedTexts: () => number = () => 0;
   let workerUp: () => number = () => 0;

@@ -10,8 +10,10 @@ import { InFlightRequests } from './http/in-flight';
 import { Lifecycle } from './http/lifecycle';
 import { createMetrics } from './metrics';
 import type { EmbeddingModel } from './model';
+import type { ServedModel } from './model-identity';
 import type { LoadedModel } from './prepare-model';
 import { drainOnStop, type StopOutcome } from './shutdown';
+import { listenFailure } from './startup-errors';
 import { createTelemetry } from './telemetry';
 
 export type { StopOutcome } from './shutdown';
@@ -30,20 +32,22 @@ export interface RunningServer {
 /**
  * The composition root. Listens at once (so /health can answer 503 "starting" while the model
  * loads) and, when the model, already loading (see prepare-model.ts), is there, builds admission,
- * the scheduler and the embedder around it and turns ready.
+ * the scheduler and the embedder around it and turns ready. A port it cannot listen on is a
+ * StartupError saying why (startup-errors.ts).
  */
-export async function startServer(config: Config, logger: Logger, loading: Promise<LoadedModel>): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, loading: Promise<LoadedModel>, served: ServedModel): Promise<RunningServer> {
   const lifecycle = new Lifecycle();
   const metrics = createMetrics();
   const telemetry = createTelemetry(logger, metrics);
   const inFlight = new InFlightRequests();
   metrics.observeRequests(() => inFlight.size);
-  const app = createApp({ config, logger, lifecycle, metrics, inFlight, onShed: telemetry.shed });
+  const app = createApp({ config, model: served, logger, lifecycle, metrics, inFlight, onShed: telemetry.shed });
   const server = createHttpServer(config, app, logger, metrics);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (error: Error) => reject(listenFailure(error, config.host, config.port));
+    server.once('error', refused);
     server.listen(config.port, config.host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     });
   });
@@ -61,7 +65,7 @@ export async function startServer(config: Config, logger: Logger, loading: Promi
     metrics.observe({ queuedTexts: () => scheduler.queuedTexts, admittedTexts: () => admission.texts, workerUp: () => (model.health().state === 'ok' ? 1 : 0) });
     loaded = { model, scheduler };
     lifecycle.markReady(createEmbedder(model, admission, scheduler, { cacheEntries: config.cache.entries }));
-    logger.info(`model loaded in ${loadMs} ms`, { load_ms: loadMs, dir: config.model.dir, file: config.model.onnxFile, intra_op_threads: config.session.intraOpThreads });
+    logger.info(`model loaded in ${loadMs} ms`, { load_ms: loadMs, model: served.name, dir: config.model.dir, file: config.model.onnxFile, intra_op_threads: config.session.intraOpThreads });
   })();
   ready.catch(() => {}); // the caller decides what a failed load means
 

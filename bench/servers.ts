@@ -46,6 +46,8 @@ export function oursEnvironment(context: ServerContext, plan: Extract<ServerPlan
     ...context.tuning,
     EMBEDDING_MODEL_DIR: context.modelDir,
     MODEL_AUTO_DOWNLOAD: 'false',
+    // The benchmark's model is synthetic, which NODE_ENV=production (the task's) refuses unless told.
+    ALLOW_SYNTHETIC_MODEL: 'true',
     HOST: '127.0.0.1',
     PORT: String(port),
     ...(plan.onnxFile !== undefined ? { EMBEDDING_MODEL_FILE: plan.onnxFile } : {}),

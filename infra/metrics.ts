@@ -51,11 +51,11 @@ export const EXPORTED_METRICS: readonly ExportedMetric[] = Object.freeze([
   plain('embedding_worker_up', 'gauge'),
   plain('embedding_cache_hits_total', 'counter'),
   plain('embedding_cache_misses_total', 'counter'),
-  // The Node process (prom-client defaults under the app's `embedding_process_` prefix).
-  plain('embedding_process_process_cpu_seconds_total', 'counter'),
-  plain('embedding_process_process_resident_memory_bytes', 'gauge'),
-  plain('embedding_process_nodejs_heap_size_used_bytes', 'gauge'),
-  plain('embedding_process_nodejs_eventloop_lag_p99_seconds', 'gauge'),
+  // The Node process (prom-client's default metrics, under the app's `embedding_` prefix).
+  plain('embedding_process_cpu_seconds_total', 'counter'),
+  plain('embedding_process_resident_memory_bytes', 'gauge'),
+  plain('embedding_nodejs_heap_size_used_bytes', 'gauge'),
+  plain('embedding_nodejs_eventloop_lag_p99_seconds', 'gauge'),
 ]);
 
 /** Exactly this metric name, as an awsemf `metric_name_selectors` regex. */

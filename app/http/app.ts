@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Logger } from 'winston';
 import type { Config } from '../config';
 import type { Metrics } from '../metrics';
+import type { ServedModel } from '../model-identity';
 import type { HttpShedReason } from '../telemetry';
 import { requireHostHeader } from './client-errors';
 import { errorHandler } from './error-writer';
@@ -19,6 +20,8 @@ import { openAiRoutes } from './routes/openai';
 
 export interface AppDeps {
   readonly config: Config;
+  /** What the routes say they serve (model-identity.ts). */
+  readonly model: ServedModel;
   readonly logger: Logger;
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;
@@ -28,7 +31,7 @@ export interface AppDeps {
 }
 
 /** The Express app: per-request bookkeeping, the 405 guard, the routers, then 404 and the one error writer. */
-export function createApp({ config, logger, lifecycle, metrics, inFlight, onShed }: AppDeps): Express {
+export function createApp({ config, model, logger, lifecycle, metrics, inFlight, onShed }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -38,11 +41,11 @@ export function createApp({ config, logger, lifecycle, metrics, inFlight, onShed
     { maxInflightBytes: config.http.maxInflightResponseBytes, writeTimeoutMs: config.http.responseWriteTimeoutMs },
     metrics.registry,
   );
-  const runner = createEmbeddingRunner(config, lifecycle, metrics, responder, onShed);
+  const runner = createEmbeddingRunner(config, model, lifecycle, metrics, responder, onShed);
   let openApi: Record<string, unknown> = {};
-  const routers = [healthRoutes(lifecycle, config.model.name), metaRoutes(metrics, () => openApi), embedRoutes(config, runner), openAiRoutes(config, runner)];
+  const routers = [healthRoutes(lifecycle, model), metaRoutes(metrics, () => openApi), embedRoutes(config, runner), openAiRoutes(config, runner)];
   const table = new RouteTable(servedRoutes(routers));
-  openApi = buildOpenApiDocument(config, table.routes);
+  openApi = buildOpenApiDocument(config, table.routes, model.name);
 
   app.use(requestLogger(logger, metrics));
   app.use(inFlight.track);

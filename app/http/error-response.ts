@@ -25,7 +25,7 @@ export interface ErrorResponse {
   readonly serverFault: boolean;
 }
 
-/** The one table from error kind to HTTP status. The README's error table is checked against it. */
+/** The one table from error kind to HTTP status. The errors table of docs/api.md is checked against it. */
 export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   validation: 422,
   malformed_json: 400,
@@ -41,6 +41,27 @@ export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   overloaded: 503,
   not_ready: 503,
   inference_failed: 500,
+};
+
+/**
+ * The level each kind is logged at: a fault of the service at error, an expected refusal (4xx, 503)
+ * at warn, a caller that hung up at info. The docs are checked against it (test/docs).
+ */
+export const LOG_LEVEL_BY_KIND: Readonly<Record<ErrorKind, LogLevel>> = {
+  validation: 'warn',
+  malformed_json: 'warn',
+  malformed_request: 'warn',
+  payload_too_large: 'warn',
+  headers_too_large: 'warn',
+  unsupported_media_type: 'warn',
+  expectation_failed: 'warn',
+  request_timeout: 'warn',
+  not_found: 'warn',
+  method_not_allowed: 'warn',
+  client_closed: 'info',
+  overloaded: 'warn',
+  not_ready: 'warn',
+  inference_failed: 'error',
 };
 
 const RETRY_AFTER_SECONDS: Partial<Record<ErrorKind, number>> = { not_ready: 5, overloaded: 1 };
@@ -61,7 +82,7 @@ export function toErrorResponse(error: unknown, dialect: ErrorDialect = 'fastapi
     status,
     body: dialect === 'openai' ? openAiError(kind, status, message, issues) : { detail: issues ?? message },
     headers: retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) },
-    logLevel: kind === 'inference_failed' ? 'error' : kind === 'client_closed' ? 'info' : 'warn',
+    logLevel: LOG_LEVEL_BY_KIND[kind],
     serverFault: false,
   };
 }

@@ -33,8 +33,8 @@ const openApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');
  * document exactly the routes the routers serve, with their methods: building it throws otherwise,
  * so no app starts with a route undocumented or a documented route missing.
  */
-export function buildOpenApiDocument(config: Config, routes: readonly ServedRoute[]): Json {
-  const document = describeRoutes(config);
+export function buildOpenApiDocument(config: Config, routes: readonly ServedRoute[], modelName: string): Json {
+  const document = describeRoutes(config, modelName);
   const served = Object.fromEntries(routes.map((route) => [openApiPath(route.path), [...route.methods].map((m) => m.toLowerCase()).sort()]));
   const documented = Object.fromEntries(Object.entries(document.paths).map(([path, operations]) => [path, Object.keys(operations).sort()]));
   const mismatched = [...new Set([...Object.keys(served), ...Object.keys(documented)])].sort().filter(
@@ -44,7 +44,7 @@ export function buildOpenApiDocument(config: Config, routes: readonly ServedRout
   return document;
 }
 
-function describeRoutes(config: Config) {
+function describeRoutes(config: Config, modelName: string) {
   const fastApiErrors = (...statuses: number[]) =>
     Object.fromEntries(statuses.map((status) => [String(status), json(fastApiErrorSchema, errorDescription(status))]));
   const openAiErrors = (...statuses: number[]) =>
@@ -57,7 +57,7 @@ function describeRoutes(config: Config) {
     info: {
       title: 'embedding-service',
       version: '1.0',
-      description: `Sentence embeddings from ${config.model.name}: L2-normalised float32 vectors, texts truncated to the model's 256 tokens.`,
+      description: `Sentence embeddings from ${modelName}: L2-normalised float32 vectors, texts truncated to the model's 256 tokens.`,
     },
     paths: {
       '/health': {

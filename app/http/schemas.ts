@@ -37,7 +37,7 @@ export function openAiRequestSchema(maxInputs: number) {
         { error: (issue) => (issue.input === undefined ? 'Field required' : 'input must be a string or an array of strings') },
       )
       .describe('Text or texts to embed. Token-id arrays are refused: this service tokenises with its own model\'s tokenizer.'),
-    model: z.string().optional().describe('Accepted and ignored: this service serves one model.'),
+    model: z.string().optional().describe('Ignored (this service serves one model), except that a synthetic model refuses a request naming the real one (404 not_found).'),
     encoding_format: z.enum(['float', 'base64']).default('float').describe('base64: little-endian float32 bytes, as the OpenAI SDKs request by default'),
     dimensions: z
       .number()
@@ -65,7 +65,9 @@ export const modelListSchema = z.object({ object: z.literal('list'), data: z.arr
 export const healthResponseSchema = z.object({
   status: z.enum(['ok', 'starting', 'stopping', 'restarting', 'failing']),
   model_loaded: z.boolean(),
-  model_name: z.string(),
+  model_name: z.string().describe('The model served; `<name>-synthetic` for a synthetic model (random weights)'),
+  synthetic_model: z.boolean().describe('true for a synthetic model (`npm run model:synthetic`): its vectors are not meaningful embeddings'),
+  warning: z.string().optional().describe('Said of a synthetic model'),
   reason: z.string().optional().describe('Why the service is not healthy (restarting, failing)'),
 });
 export const fastApiErrorSchema = z.object({

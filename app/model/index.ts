@@ -6,6 +6,8 @@ import { DEFAULT_SUPERVISION, startSupervisor, type CloseOutcome, type Inference
 import { loadTokenizer, type TokenizedText } from './tokenizer';
 
 export type { TokenizedText } from './tokenizer';
+export { ModelLoadError } from './load-error';
+export { ModelSettingsError } from './settings';
 export type { CloseOutcome, InferenceHealth, SupervisionOptions, SupervisorEvent } from './supervisor';
 
 /**

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { RunRequest, WorkerInit, WorkerMessage } from './inference-worker';
+import { ModelLoadError } from './load-error';
 import type { SupervisedThread, ThreadFactory } from './supervisor';
 
 interface Pending {
@@ -60,7 +61,7 @@ export class InferenceThread implements SupervisedThread {
           resolve(new InferenceThread(worker, init.settings.dimension, onEnd));
         } else {
           void worker.terminate();
-          reject(new Error(message.message));
+          reject(new ModelLoadError(message.message));
         }
       };
       const onError = (error: Error) => {

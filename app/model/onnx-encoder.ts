@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { ModelLoadError } from './load-error';
 import { meanPool } from './pooling';
 import type { ModelSettings } from './settings';
 
@@ -24,8 +25,21 @@ export interface OnnxEncoder {
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask'] as const;
 const OUTPUT = 'last_hidden_state';
 
-export async function loadOnnxEncoder(file: string, settings: ModelSettings, options: SessionOptions): Promise<OnnxEncoder> {
-  const session = await ort.InferenceSession.create(file, {
+/** Why the session cannot serve this model directory (its inputs, output or width), or undefined. */
+function sessionMismatch(session: ort.InferenceSession, settings: ModelSettings): string | undefined {
+  const missing = REQUIRED_INPUTS.filter((name) => !session.inputNames.includes(name));
+  if (missing.length > 0) return `it has no input ${missing.map((name) => `"${name}"`).join(' or ')} (inputs: ${session.inputNames.join(', ')}); it is not a BERT encoder`;
+  if (!session.outputNames.includes(OUTPUT)) return `it has no output "${OUTPUT}" (outputs: ${session.outputNames.join(', ')}); it is not a BERT encoder`;
+  const output = session.outputMetadata.find((meta) => meta.name === OUTPUT);
+  const width = output?.isTensor ? output.shape.at(-1) : undefined;
+  if (typeof width === 'number' && width !== settings.dimension) {
+    return `its ${OUTPUT} has ${width} values per token, but the directory's 1_Pooling/config.json says ${settings.dimension}: the ONNX file and the config files are of different models`;
+  }
+  return undefined;
+}
+
+function createSession(file: string, options: SessionOptions): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(file, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -35,10 +49,15 @@ export async function loadOnnxEncoder(file: string, settings: ModelSettings, opt
     extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
     ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
   });
-  for (const name of REQUIRED_INPUTS) {
-    if (!session.inputNames.includes(name)) throw new Error(`${file}: model has no input "${name}"`);
+}
+
+export async function loadOnnxEncoder(file: string, settings: ModelSettings, options: SessionOptions): Promise<OnnxEncoder> {
+  const session = await createSession(file, options);
+  const mismatch = sessionMismatch(session, settings);
+  if (mismatch !== undefined) {
+    await session.release();
+    throw new ModelLoadError(`${file}: ${mismatch}`);
   }
-  if (!session.outputNames.includes(OUTPUT)) throw new Error(`${file}: model has no output "${OUTPUT}"`);
   const wantsTokenTypes = session.inputNames.includes('token_type_ids');
 
   return {

@@ -25,7 +25,8 @@ export class ModelSettingsError extends Error {
   override name = 'ModelSettingsError';
 }
 
-async function readJson<T>(dir: string, relative: string): Promise<T> {
+/** A JSON file of the model directory; any failure to read or parse it is a ModelSettingsError naming the file. */
+export async function readJson<T>(dir: string, relative: string): Promise<T> {
   const file = modelPath(dir, relative);
   try {
     return JSON.parse(await fs.readFile(file, 'utf8')) as T;

@@ -1,6 +1,6 @@
-import fs from 'node:fs/promises';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { MODEL_FILES, modelPath } from './layout';
+import { MODEL_FILES } from './layout';
+import { ModelSettingsError, readJson } from './settings';
 
 /** Token ids of one text, already truncated to the model's max_seq_length, special tokens included. */
 export interface TokenizedText {
@@ -18,15 +18,15 @@ export interface TextTokenizer {
  */
 export async function loadTokenizer(dir: string, maxTokens: number, maxChars: number): Promise<TextTokenizer> {
   const [json, config] = await Promise.all([
-    fs.readFile(modelPath(dir, MODEL_FILES.tokenizer), 'utf8').then(JSON.parse),
-    fs.readFile(modelPath(dir, MODEL_FILES.tokenizerConfig), 'utf8').then(JSON.parse),
+    readJson<Record<string, unknown>>(dir, MODEL_FILES.tokenizer),
+    readJson<Record<string, unknown>>(dir, MODEL_FILES.tokenizerConfig),
   ]);
   const tokenizer = new Tokenizer(json, config);
 
   // The post-processor wraps a text as [CLS] ... [SEP]; truncation keeps that closing token.
   const empty = tokenizer.encode('').ids;
   if (empty.length !== 2) {
-    throw new Error(`${MODEL_FILES.tokenizer}: expected a [CLS] x [SEP] template, got ${empty.length} special tokens`);
+    throw new ModelSettingsError(`${MODEL_FILES.tokenizer}: expected a [CLS] x [SEP] template, got ${empty.length} special tokens`);
   }
   const closingId = empty[1] as number;
 

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_HUB_URL } from '../defaults';
-import { MODEL_FILES, REQUIRED_FILES, modelPath } from '../model/layout';
+import { modelPath } from '../model/layout';
 import { parseRetryAfter } from '../retry-after';
 import { ALL_MINILM_L6_V2, type ModelPin, type PinnedFile } from './manifest';
 import type { DownloadProgress } from './progress';
@@ -82,30 +82,6 @@ export function resolveUrl(endpoint: string, pin: Pick<ModelPin, 'repo' | 'revis
   const base = endpoint.replace(/\/+$/, '');
   const encode = (value: string): string => value.split('/').map(encodeURIComponent).join('/');
   return `${base}/${encode(pin.repo)}/resolve/${encodeURIComponent(pin.revision)}/${encode(file)}`;
-}
-
-/** True when every REQUIRED_FILE and the chosen ONNX file exist in `dir` as regular files. */
-export async function hasModel(dir: string, onnxFile: string = MODEL_FILES.onnxModel): Promise<boolean> {
-  const checks = [...REQUIRED_FILES, onnxFile].map(async (file) => {
-    try {
-      return (await stat(modelPath(dir, file))).isFile();
-    } catch {
-      return false;
-    }
-  });
-  return (await Promise.all(checks)).every(Boolean);
-}
-
-/** What to tell a person when the model is missing and the hub cannot be reached. */
-export function describeOfflineFailure(dir: string, endpoint: string = DEFAULT_HUB_URL): string {
-  return [
-    `The embedding model is not in ${path.resolve(dir)} (EMBEDDING_MODEL_DIR) and could not be downloaded from ${endpoint} (HF_ENDPOINT).`,
-    'Any one of these fixes it:',
-    `  - copy an all-MiniLM-L6-v2 model directory (onnx/model.onnx, tokenizer.json, 1_Pooling/ ...) to ${dir}, or point EMBEDDING_MODEL_DIR at one;`,
-    '  - on a machine with access, run `npm run model:fetch -- <dir>` and copy <dir> here;',
-    '  - set HF_ENDPOINT to a reachable Hugging Face mirror;',
-    '  - build the Docker image, which bakes the model in.',
-  ].join('\n');
 }
 
 /** Downloads the pinned files into `dir`, verified and atomically renamed into place. */

@@ -23,6 +23,8 @@ const STOP_GRACE_S = 30;
 const START_TIMEOUT_MS = 60_000;
 /** Where the writable run listens: one loopback address that is not 127.0.0.1 (HOST is not a wildcard). */
 const SINGLE_HOST = '127.0.0.2';
+/** The image's NODE_ENV=production refuses the synthetic model it is built with here, unless told to serve it. */
+const ALLOW_SYNTHETIC = ['--env', 'ALLOW_SYNTHETIC_MODEL=true'];
 
 const results: { name: string; ok: boolean; detail: string }[] = [];
 
@@ -146,11 +148,22 @@ async function build(tag: string, caBundle: string | undefined): Promise<boolean
   }
 }
 
+/** Without ALLOW_SYNTHETIC_MODEL, the production image refuses its synthetic model: exit 1 and the message naming the variable. */
+async function checkRefusesSynthetic(tag: string, name: string): Promise<void> {
+  await check(`${name}: refuses the synthetic model under NODE_ENV=production, naming ALLOW_SYNTHETIC_MODEL`, () => {
+    const r = podman('run', '--name', name, '--read-only', '--read-only-tmpfs=false', '--user', '1000:1000', ...RUN_LIMITS, tag);
+    const code = mustPodman('inspect', '--format', '{{.State.ExitCode}}', name);
+    const said = /is a synthetic model .* and NODE_ENV=production does not serve one[\s\S]*set ALLOW_SYNTHETIC_MODEL=true/.test(r.stderr);
+    if (code !== '1' || !said || /^\s+at /m.test(r.stderr)) throw new Error(`exit ${code}; stderr: ${r.stderr.trim().slice(-600) || '(empty)'}`);
+    return 'exit 1 with the message';
+  });
+}
+
 /** As ECS runs it: read-only root, uid 1000, no writable mount, default HOST (0.0.0.0), a published port. */
 async function runReadOnly(tag: string, name: string): Promise<void> {
   const started = performance.now();
   mustPodman('run', '--detach', '--name', name, '--read-only', '--read-only-tmpfs=false', '--user', '1000:1000',
-    ...RUN_LIMITS, '--publish', '127.0.0.1::8003', tag);
+    ...RUN_LIMITS, ...ALLOW_SYNTHETIC, '--publish', '127.0.0.1::8003', tag);
   const url = `http://${mustPodman('port', name, '8003/tcp').split('\n')[0]}`;
   const up = await check(`${name}: healthy (read-only root, uid 1000)`, async () => {
     figures.start = await waitHealthy(url, started, START_TIMEOUT_MS);
@@ -177,7 +190,7 @@ async function runReadOnly(tag: string, name: string): Promise<void> {
 async function runWritable(tag: string, name: string): Promise<void> {
   const port = await freePort(SINGLE_HOST);
   const started = performance.now();
-  mustPodman('run', '--detach', '--name', name, '--network', 'host', '--user', '1000:1000', ...RUN_LIMITS,
+  mustPodman('run', '--detach', '--name', name, '--network', 'host', '--user', '1000:1000', ...RUN_LIMITS, ...ALLOW_SYNTHETIC,
     '--env', `HOST=${SINGLE_HOST}`, '--env', `PORT=${port}`, tag);
   const url = `http://${SINGLE_HOST}:${port}`;
   const up = await check(`${name}: healthy on HOST=${SINGLE_HOST} (writable root)`, async () => {
@@ -198,6 +211,7 @@ async function main(): Promise<number> {
   const tag = `localhost/embedding-service:check-${process.pid}`;
   const readOnly = `embedding-check-${process.pid}-ro`;
   const writable = `embedding-check-${process.pid}-rw`;
+  const refusing = `embedding-check-${process.pid}-refuses`;
   const caBundle = process.env.NODE_EXTRA_CA_CERTS || undefined;
   try {
     if (await build(tag, caBundle)) {
@@ -207,6 +221,7 @@ async function main(): Promise<number> {
         return `${figures.megabytes.toFixed(0)} MB`;
       });
       await inspectFiles(tag, caBundle);
+      await checkRefusesSynthetic(tag, refusing);
       await runReadOnly(tag, readOnly);
       await runWritable(tag, writable);
     }
@@ -215,7 +230,7 @@ async function main(): Promise<number> {
       throw error;
     });
   } finally {
-    podman('rm', '--force', '--ignore', readOnly, writable);
+    podman('rm', '--force', '--ignore', readOnly, writable, refusing);
     podman('rmi', '--force', '--ignore', tag);
   }
   const failed = results.filter((r) => !r.ok).length;

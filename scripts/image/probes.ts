@@ -6,6 +6,10 @@ import { embedResponseSchema, healthResponseSchema, openAiResponseSchema } from 
 
 export const DIMENSION = 384;
 
+/** The image is built with a synthetic model: the service must say so, and never answer as the real one. */
+export const SERVED_MODEL = 'all-MiniLM-L6-v2-synthetic';
+const REAL_MODEL = 'all-MiniLM-L6-v2';
+
 /** Polls GET /health until 200 (the model is loaded); resolves with the seconds since `since`. */
 export async function waitHealthy(base: string, since: number, timeoutMs: number): Promise<number> {
   const deadline = since + timeoutMs;
@@ -41,8 +45,8 @@ function checkVector(vector: readonly number[], what: string): void {
 
 export async function checkHealth(base: string): Promise<string> {
   const body = healthResponseSchema.parse(await (await fetch(`${base}/health`)).json());
-  if (body.status !== 'ok' || !body.model_loaded) throw new Error(`/health: ${JSON.stringify(body)}`);
-  return `status ok, model ${body.model_name}`;
+  if (body.status !== 'ok' || !body.model_loaded || body.model_name !== SERVED_MODEL || !body.synthetic_model) throw new Error(`/health: ${JSON.stringify(body)}`);
+  return `status ok, model ${body.model_name}, synthetic_model ${body.synthetic_model}`;
 }
 
 const TEXTS = ['Farmers market on Saturday morning', 'Jazz night at the library, free entry, all ages welcome'];
@@ -54,9 +58,12 @@ export async function checkEmbed(base: string): Promise<number[]> {
   return body.embeddings[0] as number[];
 }
 
-/** The OpenAI route, and the same vector as /embed for the same text. */
+/** The OpenAI route, and the same vector as /embed for the same text; a request for the real model is refused. */
 export async function checkOpenAi(base: string, fromEmbed: readonly number[]): Promise<void> {
-  const body = openAiResponseSchema.parse(await post(`${base}/v1/embeddings`, { input: [TEXTS[0]], model: 'all-MiniLM-L6-v2' }));
+  const refused = await fetch(`${base}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'x', model: REAL_MODEL }) });
+  if (refused.status !== 404) throw new Error(`/v1/embeddings for ${REAL_MODEL}: ${refused.status}, expected 404 from a synthetic model`);
+  const body = openAiResponseSchema.parse(await post(`${base}/v1/embeddings`, { input: [TEXTS[0]], model: SERVED_MODEL }));
+  if (body.model !== SERVED_MODEL) throw new Error(`/v1/embeddings: model ${body.model}`);
   const vector = body.data[0]?.embedding;
   if (!Array.isArray(vector)) throw new Error('/v1/embeddings: no float vector');
   checkVector(vector, '/v1/embeddings vector');

@@ -1,4 +1,5 @@
 import { onnx } from 'onnx-proto';
+import { SYNTHETIC_PRODUCER_NAME } from '../../app/model/synthetic-marker';
 import type { BertArchitecture } from './bert-config';
 import { layerPrefix, requireWeight, type BertWeights } from './bert-weights';
 import { attr, floatTensor, GraphBuilder, int64Tensor, valueInfo } from './graph-builder';
@@ -151,7 +152,7 @@ export function buildBertModel(arch: BertArchitecture, weights: BertWeights, opt
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport,
-    producerName: 'embedding-service synthetic-model',
+    producerName: SYNTHETIC_PRODUCER_NAME,
     producerVersion: options.producerVersion ?? '',
     graph: b.graph,
     metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MODEL_FILES, modelPath } from '../../app/model/layout';
+import { SYNTHETIC_METADATA_KEY } from '../../app/model/synthetic-marker';
 import { TOKENIZER_FIXTURE_DIR } from '../repo-paths';
 import { configJsonFor, parseBertConfig, SMALL_OVERRIDES, withOverrides, type BertArchitecture } from './bert-config';
 import { buildBertModel, encodeModel } from './bert-graph';
@@ -46,9 +47,10 @@ export async function buildSyntheticModel(options: SyntheticModelOptions = {}): 
   const base = parseBertConfig(sourceConfig);
   const architecture = resolved.size === 'small' ? withOverrides(base, SMALL_OVERRIDES) : base;
   const weights = createBertWeights(architecture, resolved.seed);
+  // The marker the service reads (app/model/synthetic-marker.ts): it reports the model as synthetic.
   const graphOptions = {
     producerVersion: SYNTHETIC_GENERATOR_VERSION,
-    metadata: { synthetic: 'true', seed: String(resolved.seed), size: resolved.size },
+    metadata: { [SYNTHETIC_METADATA_KEY]: 'true', seed: String(resolved.seed), size: resolved.size },
   };
   const fp32 = encodeModel(buildBertModel(architecture, weights, graphOptions));
   const int8 = resolved.int8 ? encodeModel(buildBertModel(architecture, weights, { ...graphOptions, int8: true })) : undefined;

@@ -20,7 +20,9 @@ const USAGE = `usage: npm run model:synthetic -- <dir> [--int8] [--small] [--see
                     ${path.relative(REPO_ROOT, TOKENIZER_FIXTURE_DIR)})
   -h, --help        this text
 
-Serve it with: EMBEDDING_MODEL_DIR=<dir> MODEL_AUTO_DOWNLOAD=false npm start`;
+Serve it with: EMBEDDING_MODEL_DIR=<dir> npm start
+The service reports it as all-MiniLM-L6-v2-synthetic (its vectors are not meaningful embeddings)
+and, under NODE_ENV=production, serves it only with ALLOW_SYNTHETIC_MODEL=true.`;
 
 class UsageError extends Error {}
 

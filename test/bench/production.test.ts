@@ -42,6 +42,8 @@ describe('the production configuration, from the Pulumi program', () => {
       const env = oursEnvironment(context, { kind: 'ours', config: 'production', taskCpu: 512 }, 4321, 'http://127.0.0.1:9999');
       expect(env).toMatchObject({ HOST: '127.0.0.1', PORT: '4321', EMBEDDING_MODEL_DIR: '/models/x', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9999', LOG_LEVEL: 'info', MAX_BATCH_TOKENS: '1024' });
       const config = loadConfig(env);
+      // NODE_ENV=production, as on ECS, serving the synthetic model on purpose.
+      expect({ production: config.production, allowSynthetic: config.model.allowSynthetic }).toEqual({ production: true, allowSynthetic: true });
       expect(config.tracing.otlpEndpoint).toBe('http://127.0.0.1:9999');
       expect(config.session.intraOpThreads).toBe(1);
       expect(config.shutdownGraceMs).toBe(stack.shutdownGraceMs);

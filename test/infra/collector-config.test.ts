@@ -4,7 +4,8 @@
  * declarations name series and labels the app really exposes on /metrics (app/metrics.ts), so
  * every metric and dimension an alarm or a dashboard uses really arrives in CloudWatch.
  */
-import { createMetrics } from '../../app/metrics';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createMetrics, METRIC_PREFIX } from '../../app/metrics';
 import { collectorConfig } from '../../infra/containers';
 import { EXPORTED_METRICS, exactNameSelector } from '../../infra/metrics';
 import { collectorConfigProblems } from './support/collector-rules';
@@ -93,6 +94,8 @@ describe('ADOT collector configuration', () => {
 
 describe('exported metrics against the app', () => {
   let exposed: Map<string, { type: string; labels: Set<string> }>;
+  /** prom-client's default Node metrics as the app names them (its prefix). */
+  let processInternals: Set<string>;
 
   beforeAll(async () => {
     const metrics = createMetrics();
@@ -101,6 +104,9 @@ describe('exported metrics against the app', () => {
     metrics.shedRequests.inc({ reason: 'queue_wait' });
     metrics.workerFailures.inc({ cause: 'exit' });
     exposed = families(await metrics.registry.metrics());
+    const defaults = new Registry();
+    collectDefaultMetrics({ register: defaults, prefix: METRIC_PREFIX });
+    processInternals = new Set(families(await defaults.metrics()).keys());
   });
 
   it.each(EXPORTED_METRICS.map((m) => [m.name, m] as const))('%s is a series of the app, of the declared kind, with the declared labels', (_name, m) => {
@@ -118,10 +124,17 @@ describe('exported metrics against the app', () => {
     }
   });
 
+  it('names every series once: the embedding_ prefix, then no word twice in a row (not embedding_process_process_...)', () => {
+    const names = [...exposed.keys()];
+    expect(names.filter((name) => !name.startsWith(METRIC_PREFIX) || /(^|_)([a-z]+)_\2(_|$)/.test(name))).toEqual([]);
+    expect(names).toEqual(expect.arrayContaining(['embedding_process_cpu_seconds_total', 'embedding_nodejs_heap_size_used_bytes', 'embedding_texts_total']));
+  });
+
   it('every series of the app reaches CloudWatch, but for the process internals left out on purpose', () => {
     const exported = new Set(EXPORTED_METRICS.map((m) => m.name));
-    const missing = [...exposed.keys()].filter((name) => !exported.has(name) && !name.startsWith('embedding_process_'));
+    const missing = [...exposed.keys()].filter((name) => !exported.has(name) && !processInternals.has(name));
     expect(missing).toEqual([]);
+    expect(processInternals.size).toBeGreaterThan(10);
   });
 
   it('the queue depth, batch sizes and stage timings are among them', () => {

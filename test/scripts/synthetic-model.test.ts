@@ -4,6 +4,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { MODEL_FILES, modelPath } from '../../app/model/layout';
+import { readOnnxMetadata } from '../../app/model/onnx-metadata';
+import { isSyntheticModel } from '../../app/model/synthetic-marker';
 import {
   ensureSyntheticModel,
   nodeCount,
@@ -124,6 +126,20 @@ describe('writeSyntheticModel', () => {
     const config = JSON.parse(Buffer.from(await read(a, MODEL_FILES.transformerConfig)).toString('utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({ hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, vocab_size: 30522, max_position_embeddings: 512 });
     expect(Buffer.compare(await read(a, MODEL_FILES.tokenizer), await read(TOKENIZER_FIXTURE_DIR, MODEL_FILES.tokenizer))).toBe(0);
+  });
+
+  it('marks every ONNX file it writes as synthetic, as the service reads it', async () => {
+    const dir = path.join(tmp, 'marked');
+    await writeSyntheticModel(dir, { size: 'small', int8: true, seed: 5 });
+    for (const file of [MODEL_FILES.onnxModel, SYNTHETIC_INT8_FILE]) {
+      const metadata = await readOnnxMetadata(modelPath(dir, file));
+      expect({ file, metadata, synthetic: isSyntheticModel(metadata) }).toEqual({
+        file,
+        metadata: { producerName: 'embedding-service synthetic-model', props: { synthetic: 'true', seed: '5', size: 'small' } },
+        synthetic: true,
+      });
+    }
+    expect(isSyntheticModel({ producerName: 'pytorch', props: {} })).toBe(false);
   });
 });
 

@@ -18,13 +18,10 @@ export const TEST_BUILD_DIR = path.join(REPO_ROOT, '.cache', 'test-build');
 /** The service's entry point, as `node` runs it in production. */
 export const COMPILED_MAIN = path.join(TEST_BUILD_DIR, 'app', 'main.js');
 
-/** Transpiles what tsconfig.json compiles into TEST_BUILD_DIR; returns how many files it wrote. */
+/** Transpiles what tsconfig.json's projects compile into TEST_BUILD_DIR; returns how many files it wrote. */
 export function buildForTests(): number {
-  const configFile = path.join(REPO_ROOT, 'tsconfig.json');
-  const read = ts.readConfigFile(configFile, (file) => ts.sys.readFile(file));
-  if (read.error) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, '\n'));
-  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, REPO_ROOT);
-  const compilerOptions: ts.CompilerOptions = { ...parsed.options, sourceMap: false, inlineSourceMap: false, declaration: false, noEmit: false };
+  const { fileNames, options } = buildInputs();
+  const compilerOptions: ts.CompilerOptions = { ...options, sourceMap: false, inlineSourceMap: false, declaration: false, composite: false, incremental: false, noEmit: false };
 
   // Compiler options or compiler changed: everything is built again.
   const stampFile = path.join(TEST_BUILD_DIR, '.stamp.json');
@@ -33,7 +30,7 @@ export function buildForTests(): number {
 
   const outputs = new Set<string>();
   let written = 0;
-  for (const source of withLocalImports(parsed.fileNames)) {
+  for (const source of withLocalImports(fileNames)) {
     const output = path.join(TEST_BUILD_DIR, path.relative(REPO_ROOT, source)).replace(/\.ts$/, '.js');
     outputs.add(output);
     if (fresh && fs.existsSync(output) && fs.statSync(output).mtimeMs >= fs.statSync(source).mtimeMs) continue;
@@ -45,6 +42,25 @@ export function buildForTests(): number {
   removeStale(TEST_BUILD_DIR, outputs);
   fs.writeFileSync(stampFile, stamp);
   return written;
+}
+
+function parseConfig(configFile: string): ts.ParsedCommandLine {
+  const read = ts.readConfigFile(configFile, (file) => ts.sys.readFile(file));
+  if (read.error) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, '\n'));
+  return ts.parseJsonConfigFileContent(read.config, ts.sys, path.dirname(configFile), undefined, configFile);
+}
+
+/**
+ * The sources of the projects tsconfig.json references (the service, then the tools) and their
+ * compiler options: every project extends tsconfig.base.json, so they share what shapes the output.
+ */
+function buildInputs(): { fileNames: string[]; options: ts.CompilerOptions } {
+  const projects = (parseConfig(path.join(REPO_ROOT, 'tsconfig.json')).projectReferences ?? []).map((reference) =>
+    parseConfig(ts.resolveProjectReferencePath(reference)),
+  );
+  const [first] = projects;
+  if (!first) throw new Error('tsconfig.json references no project');
+  return { fileNames: projects.flatMap((project) => project.fileNames), options: first.options };
 }
 
 /**

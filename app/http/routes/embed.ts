@@ -9,7 +9,7 @@ import type { EmbeddingRunner } from './embedding-runner';
 /** The Python service's routes: /embed (FastAPI's body and errors) and /embed/single. */
 export function embedRoutes(config: Config, runner: EmbeddingRunner): Router {
   const router = Router();
-  const modelName = config.model.name;
+  const modelName = runner.model.name;
   const embedSchema = embedRequestSchema(config.http.maxTextsPerRequest);
   const singleSchema = singleQuerySchema();
 

@@ -3,6 +3,7 @@ import type { Config } from '../../config';
 import type { Embedder } from '../../embedder';
 import { notReady, overloaded } from '../../errors';
 import type { Metrics } from '../../metrics';
+import type { ServedModel } from '../../model-identity';
 import type { HttpShedReason } from '../../telemetry';
 import { BodyBudget } from '../body-budget';
 import { recordTimings, traceEmbeddingsRequest } from '../embedding-telemetry';
@@ -13,6 +14,8 @@ import type { JsonList, JsonResponder } from '../responses';
 
 /** What the embedding routes share: the embedder (503 until it exists), the body pipeline, one call, one response writer. */
 export interface EmbeddingRunner {
+  /** The model the responses name. */
+  readonly model: ServedModel;
   embedder(): Embedder;
   /** Before the body is read: 415 for what is not JSON, 503 at once when saturated; then read and parse it. */
   readonly jsonBody: RequestHandler[];
@@ -33,6 +36,7 @@ function requestAbortSignal(req: Request): AbortSignal {
 
 export function createEmbeddingRunner(
   config: Config,
+  model: ServedModel,
   lifecycle: Lifecycle,
   metrics: Metrics,
   responder: JsonResponder,
@@ -58,11 +62,12 @@ export function createEmbeddingRunner(
   };
   const budget = new BodyBudget(config.http.maxInflightBodyBytes, metrics.registry);
   return {
+    model,
     embedder,
     jsonBody: [requireJsonBody, refuseWhenSaturated, readJsonBody({ maxBytes: config.http.maxBodyBytes, budget, onShed: () => onShed('body_bytes') })],
     async run(req, texts) {
       const started = performance.now();
-      traceEmbeddingsRequest(config.model.name);
+      traceEmbeddingsRequest(model.name);
       const outcome = await embedder().embed(texts, requestAbortSignal(req));
       recordTimings(req, texts.length, outcome, metrics);
       return { outcome, processingMs: roundMs(performance.now() - started) };

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Config } from '../../config';
 import { ServiceError, validationError } from '../../errors';
+import { refusalOfRealModel } from '../../model-identity';
 import { jsonBodyOf } from '../json-body';
 import { openAiRequestSchema, parseOrThrow, refuseTokenIds } from '../schemas';
 import { aroundList } from '../responses';
@@ -10,7 +11,7 @@ import type { EmbeddingRunner } from './embedding-runner';
 /** OpenAI-compatible /v1/embeddings, /v1/models and /v1/models/{id}; their errors use OpenAI's shape (error-response.ts). */
 export function openAiRoutes(config: Config, runner: EmbeddingRunner): Router {
   const router = Router();
-  const modelName = config.model.name;
+  const modelName = runner.model.name;
   const schema = openAiRequestSchema(config.http.maxOpenAiInputs);
   const created = Math.floor(Date.now() / 1000);
 
@@ -18,6 +19,8 @@ export function openAiRoutes(config: Config, runner: EmbeddingRunner): Router {
     const raw = jsonBodyOf(req);
     refuseTokenIds(raw);
     const body = parseOrThrow(schema, raw, 'body');
+    const refusal = refusalOfRealModel(runner.model, body.model);
+    if (refusal !== undefined) throw new ServiceError('not_found', refusal);
     const { dimension } = runner.embedder();
     if (body.dimensions !== undefined && body.dimensions > dimension) {
       throw validationError([{ loc: ['body', 'dimensions'], msg: `dimensions must be at most ${dimension}, the dimension of ${modelName}`, type: 'too_big' }]);
@@ -40,7 +43,9 @@ export function openAiRoutes(config: Config, runner: EmbeddingRunner): Router {
   });
   // What the OpenAI SDKs' models.retrieve(id) asks.
   router.get('/v1/models/:id', (req, res) => {
-    if (req.params.id !== modelName) throw new ServiceError('not_found', `The model '${req.params.id}' does not exist; this service serves '${modelName}'`);
+    if (req.params.id !== modelName) {
+      throw new ServiceError('not_found', refusalOfRealModel(runner.model, req.params.id) ?? `The model '${req.params.id}' does not exist; this service serves '${modelName}'`);
+    }
     res.json(model);
   });
 

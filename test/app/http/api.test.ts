@@ -13,10 +13,16 @@ describe('HTTP API', () => {
   const url = (path: string) => `${server.url}${path}`;
 
   describe('GET /health', () => {
-    it('reports ok with the model name once the model is loaded', async () => {
+    it('reports ok with the model name once the model is loaded, and that the model is synthetic', async () => {
       const response = await fetch(url('/health'));
       expect(response.status).toBe(200);
-      expect(await readJson(response)).toEqual({ status: 'ok', model_loaded: true, model_name: 'all-MiniLM-L6-v2' });
+      expect(await readJson(response)).toEqual({
+        status: 'ok',
+        model_loaded: true,
+        model_name: 'all-MiniLM-L6-v2-synthetic',
+        synthetic_model: true,
+        warning: 'synthetic model (random weights, written by npm run model:synthetic): its vectors are not meaningful embeddings',
+      });
     });
   });
 
@@ -25,7 +31,7 @@ describe('HTTP API', () => {
       const texts = ['Jazz night at the Blue Room', 'Farmers market on Saturday', '', 'Jazz night at the Blue Room'];
       const { status, body } = await postJson(url('/embed'), { texts });
       expect(status).toBe(200);
-      expect(body.model).toBe('all-MiniLM-L6-v2');
+      expect(body.model).toBe('all-MiniLM-L6-v2-synthetic');
       expect(typeof body.processing_time_ms).toBe('number');
       expect(body.embeddings).toHaveLength(4);
       for (const vector of body.embeddings) {
@@ -116,7 +122,7 @@ describe('HTTP API', () => {
     it('embeds the text query parameter', async () => {
       const single = await postJson(url(`/embed/single?text=${encodeURIComponent('Café crème à la française')}`), undefined);
       expect(single.status).toBe(200);
-      expect(single.body.model).toBe('all-MiniLM-L6-v2');
+      expect(single.body.model).toBe('all-MiniLM-L6-v2-synthetic');
       expect(single.body.embedding).toHaveLength(384);
       expect(typeof single.body.processing_time_ms).toBe('number');
       const batch = await postJson(url('/embed'), { texts: ['Café crème à la française'] });
@@ -142,7 +148,7 @@ describe('HTTP API', () => {
       const { status, body } = await postJson(url('/v1/embeddings'), { input: 'hello world', model: 'text-embedding-3-small' });
       expect(status).toBe(200);
       expect(body.object).toBe('list');
-      expect(body.model).toBe('all-MiniLM-L6-v2');
+      expect(body.model).toBe('all-MiniLM-L6-v2-synthetic');
       expect(body.data).toHaveLength(1);
       expect(body.data[0]).toMatchObject({ object: 'embedding', index: 0 });
       expect(body.data[0].embedding).toHaveLength(384);

@@ -17,7 +17,8 @@ describe('before the model is loaded', () => {
     try {
       const health = await fetch(`${server.url}/health`);
       expect(health.status).toBe(503);
-      expect(await readJson(health)).toEqual({ status: 'starting', model_loaded: false, model_name: 'all-MiniLM-L6-v2' });
+      // Being downloaded: the pinned (real) model.
+      expect(await readJson(health)).toEqual({ status: 'starting', model_loaded: false, model_name: 'all-MiniLM-L6-v2', synthetic_model: false });
 
       const embed = await postJson(`${server.url}/embed`, { texts: ['x'] });
       expect(embed.status).toBe(503);

@@ -1,7 +1,11 @@
 import { OpenAIEmbeddings } from '@langchain/openai';
 import OpenAI from 'openai';
+import { startUnmarkedModelServer } from '../support/model-dirs';
 import { fullModelDir } from '../support/models';
 import { cosine, postJson, startTestServer, type TestServer } from '../support/server';
+
+/** The served model's name: the synthetic model's, as the service reports it (the real one would be all-MiniLM-L6-v2). */
+const SERVED = 'all-MiniLM-L6-v2-synthetic';
 
 /** The official OpenAI SDK and LangChain's OpenAIEmbeddings against a real server on loopback. */
 describe('OpenAI clients', () => {
@@ -18,8 +22,8 @@ describe('OpenAI clients', () => {
   const reference = async (texts: string[]) => (await postJson(`${server.url}/embed`, { texts })).body.embeddings as number[][];
 
   it('embeddings.create: one text, with the SDK\'s default base64 encoding decoded to the same floats', async () => {
-    const response = await client.embeddings.create({ model: 'all-MiniLM-L6-v2', input: 'Jazz night at the Blue Room' });
-    expect(response.model).toBe('all-MiniLM-L6-v2');
+    const response = await client.embeddings.create({ model: SERVED, input: 'Jazz night at the Blue Room' });
+    expect(response.model).toBe(SERVED);
     expect(response.data).toHaveLength(1);
     const vector = Array.from(response.data[0]?.embedding ?? []);
     expect(vector).toHaveLength(384);
@@ -69,14 +73,25 @@ describe('OpenAI clients', () => {
   it('lists the served model', async () => {
     const models = [];
     for await (const model of client.models.list()) models.push(model);
-    expect(models).toEqual([expect.objectContaining({ id: 'all-MiniLM-L6-v2', object: 'model', owned_by: 'embedding-service' })]);
+    expect(models).toEqual([expect.objectContaining({ id: SERVED, object: 'model', owned_by: 'embedding-service' })]);
   });
 
   it('retrieves the served model, and answers another id with the SDK\'s NotFoundError and a message', async () => {
-    expect(await client.models.retrieve('all-MiniLM-L6-v2')).toMatchObject({ id: 'all-MiniLM-L6-v2', object: 'model', owned_by: 'embedding-service' });
+    expect(await client.models.retrieve(SERVED)).toMatchObject({ id: SERVED, object: 'model', owned_by: 'embedding-service' });
     const error = await client.models.retrieve('text-embedding-3-small').then(() => undefined, (caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
-    expect((error as InstanceType<typeof OpenAI.NotFoundError>).message).toMatch(/^404 The model 'text-embedding-3-small' does not exist; this service serves 'all-MiniLM-L6-v2'$/);
+    expect((error as InstanceType<typeof OpenAI.NotFoundError>).message).toMatch(/^404 The model 'text-embedding-3-small' does not exist; this service serves 'all-MiniLM-L6-v2-synthetic'$/);
+  });
+
+  it('never passes the synthetic model off as the real one: asking for all-MiniLM-L6-v2 is the SDK\'s NotFoundError, saying what is served', async () => {
+    for (const call of [() => client.embeddings.create({ model: 'all-MiniLM-L6-v2', input: 'x' }), () => client.models.retrieve('all-MiniLM-L6-v2')]) {
+      const error = await call().then(() => undefined, (caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((error as InstanceType<typeof OpenAI.NotFoundError>).message).toBe(
+        "404 The model 'all-MiniLM-L6-v2' is not served here: this server has 'all-MiniLM-L6-v2-synthetic', a synthetic model (random weights, " +
+          "written by npm run model:synthetic): its vectors are not meaningful embeddings. Ask for 'all-MiniLM-L6-v2-synthetic' to use it on purpose, or serve the real model",
+      );
+    }
   });
 
   it('tells a client whose base URL lacks /v1 where the API is, through the SDK\'s error', async () => {
@@ -93,7 +108,7 @@ describe('OpenAI clients', () => {
   it('works from LangChain\'s OpenAIEmbeddings: documents in 512-text chunks, a query, and dimensions', async () => {
     // LangChain's defaults: 512 texts a request, 2 at once, and retries (a 503 for the second chunk,
     // when its expected wait is over MAX_QUEUE_WAIT_MS, is retried with back-off).
-    const embeddings = new OpenAIEmbeddings({ model: 'all-MiniLM-L6-v2', apiKey: 'unused', configuration: { baseURL: `${server.url}/v1` } });
+    const embeddings = new OpenAIEmbeddings({ model: SERVED, apiKey: 'unused', configuration: { baseURL: `${server.url}/v1` } });
     const documents = Array.from({ length: 600 }, (_, i) => `document ${i} about ${i % 2 ? 'jazz' : 'gardening'}`);
     const vectors = await embeddings.embedDocuments(documents);
     expect(vectors).toHaveLength(600);
@@ -107,5 +122,25 @@ describe('OpenAI clients', () => {
     expect(requests.length).toBeGreaterThanOrEqual(1);
     const shed = server.logs.entries.filter((e) => e.message === 'request' && e.path === '/v1/embeddings' && e.status === 503).length;
     process.stdout.write(`LangChain OpenAIEmbeddings: 600 documents embedded; ${shed} chunk request(s) shed with 503 and retried\n`);
+  });
+});
+
+/** A model without the synthetic marker is, to the service, the real one: the callers' normal use, unchanged. */
+describe('OpenAI clients, on a real model', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startUnmarkedModelServer();
+  });
+  afterAll(() => server.stop());
+
+  it('embeds for model all-MiniLM-L6-v2 and retrieves it by that name', async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const response = await client.embeddings.create({ model: 'all-MiniLM-L6-v2', input: 'Jazz night at the Blue Room', encoding_format: 'float' });
+    expect(response.model).toBe('all-MiniLM-L6-v2');
+    expect(response.data[0]?.embedding.length).toBeGreaterThan(0);
+    expect(await client.models.retrieve('all-MiniLM-L6-v2')).toMatchObject({ id: 'all-MiniLM-L6-v2' });
+    const embeddings = new OpenAIEmbeddings({ model: 'all-MiniLM-L6-v2', apiKey: 'unused', configuration: { baseURL: `${server.url}/v1` } });
+    expect((await embeddings.embedQuery('jazz tonight')).length).toBe(response.data[0]?.embedding.length);
   });
 });

@@ -93,13 +93,25 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.model)).toBe(true);
   });
 
+  it('refuses a synthetic model only under NODE_ENV=production, unless ALLOW_SYNTHETIC_MODEL (a boolean, checked) allows it', () => {
+    const policy = (env: Record<string, string>) => {
+      const config = loadConfig(env, twoCpus);
+      return { production: config.production, allowSynthetic: config.model.allowSynthetic };
+    };
+    expect(policy({})).toEqual({ production: false, allowSynthetic: false });
+    expect(policy({ NODE_ENV: 'development', ALLOW_SYNTHETIC_MODEL: 'true' })).toEqual({ production: false, allowSynthetic: true });
+    expect(policy({ NODE_ENV: 'production' })).toEqual({ production: true, allowSynthetic: false });
+    expect(policy({ NODE_ENV: 'production', ALLOW_SYNTHETIC_MODEL: 'yes' })).toEqual({ production: true, allowSynthetic: true });
+    expect(() => loadConfig({ ALLOW_SYNTHETIC_MODEL: 'sometimes' }, twoCpus)).toThrow(/ALLOW_SYNTHETIC_MODEL: /);
+  });
+
   it('hands on only its own variables', () => {
     expect(serviceVariables({ PORT: '1', HOME: '/root', MAX_BATCH_TOKENS: '1024' })).toEqual({ PORT: '1', MAX_BATCH_TOKENS: '1024' });
     expect(CONFIG_VARIABLES).toContain('ORT_ALLOW_SPINNING');
   });
 
-  it('documents every variable in the README configuration table', () => {
-    const readme = fs.readFileSync(path.join(__dirname, '../../../README.md'), 'utf8');
+  it('documents every variable in the configuration table of docs/operations.md', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '../../../docs/operations.md'), 'utf8');
     for (const key of CONFIG_VARIABLES) expect(readme).toMatch(new RegExp(`^\\| \`${key}\` \\|`, 'm'));
   });
 });

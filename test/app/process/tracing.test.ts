@@ -3,7 +3,7 @@ import { fullModelDir } from '../support/models';
 import { attributeOf, callerContext, SPAN_KIND_SERVER, startOtlpReceiver, type OtlpSpan } from '../support/otlp-receiver';
 import { postJson } from '../support/server';
 
-const MODEL = 'all-MiniLM-L6-v2';
+const MODEL = 'all-MiniLM-L6-v2-synthetic'; // the synthetic model, as the service names it
 const intOf = (span: OtlpSpan, key: string) => Number(attributeOf(span, key)?.intValue);
 
 describe('tracing', () => {

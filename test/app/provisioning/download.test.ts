@@ -9,14 +9,13 @@ import path from 'node:path';
 import { MODEL_FILES, REQUIRED_FILES, modelPath } from '../../../app/model/layout';
 import {
   ModelDownloadError,
-  describeOfflineFailure,
   downloadModel,
-  hasModel,
   resolveUrl,
   type DownloadModelOptions,
 } from '../../../app/provisioning/download';
 import { ALL_MINILM_L6_V2, parseModelPin, type ModelPin } from '../../../app/provisioning/manifest';
 import { createStderrProgress, formatProgress, type DownloadProgress } from '../../../app/provisioning/progress';
+import { missingModelFiles, offlineFixes } from '../../../app/provisioning/provision';
 import { closedPort, fakeModelFiles, sha256, startFakeHub, type FakeHub } from '../support/fake-hub';
 import { TEST_BUILD_DIR } from '../support/paths';
 
@@ -46,6 +45,8 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 const partFiles = async (dir: string): Promise<string[]> => (await listFiles(dir)).filter((f) => f.endsWith('.part'));
+/** Every required file and the ONNX file are in `dir`, as the service's start-up sees them. */
+const hasModel = async (dir: string, onnxFile?: string): Promise<boolean> => (await missingModelFiles(dir, onnxFile)).length === 0;
 const requiredPaths = (pin: ModelPin): string[] => pin.files.filter((f) => !f.optional).map((f) => f.path);
 
 async function exists(file: string): Promise<boolean> {
@@ -281,7 +282,7 @@ describe('downloadModel against a fake hub', () => {
     expect(await partFiles(dir)).toEqual([]);
   });
 
-  it('an unreachable endpoint fails with a network error; describeOfflineFailure tells what to do', async () => {
+  it('an unreachable endpoint fails with a network error; the start-up fixes begin with the one that works offline', async () => {
     const dir = path.join(work, 'model');
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
     const error = await expectDownloadError(downloadModel({ dir, pin: hub.pin, endpoint, ...FAST }));
@@ -289,11 +290,12 @@ describe('downloadModel against a fake hub', () => {
     expect(error.message).toMatch(/from http:\/\/127\.0\.0\.1:\d+\/.*expected an HTTP response, got a network error: .*ECONNREFUSED/);
     expect(await exists(dir)).toBe(false);
 
-    const text = describeOfflineFailure(dir, endpoint);
+    const fixes = offlineFixes(dir);
+    expect(fixes[0]).toMatch(/^offline: `npm run model:synthetic -- \.\/models\/synthetic`, then start with EMBEDDING_MODEL_DIR=\.\/models\/synthetic/);
+    const text = fixes.join('\n');
     expect(text).toContain('EMBEDDING_MODEL_DIR');
     expect(text).toContain('HF_ENDPOINT');
-    expect(text).toContain(endpoint);
-    expect(text).toContain(path.resolve(dir));
+    expect(text).toContain(dir);
     expect(text).toContain('npm run model:fetch -- <dir>');
     expect(text).toMatch(/Docker image/);
   });

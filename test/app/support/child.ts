@@ -11,8 +11,10 @@ export class ServiceProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private stdoutBuffer = '';
 
-  constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, MAIN_JS], {
+  /** `launchPrefix`: argv that ends up running node (e.g. `setpriv ... --` to drop privileges). */
+  constructor(env: Record<string, string>, options: { launchPrefix?: readonly string[] } = {}) {
+    const [command = process.execPath, ...args] = [...(options.launchPrefix ?? []), process.execPath, ...SERVICE_NODE_FLAGS, MAIN_JS];
+    this.child = spawn(command, args, {
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', MODEL_AUTO_DOWNLOAD: 'false', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -2,6 +2,7 @@ import winston from 'winston';
 import Transport from 'winston-transport';
 import { loadConfig, type Config } from '../../../app/config';
 import type { EmbeddingModel } from '../../../app/model';
+import { identifyModel, type ServedModel } from '../../../app/model-identity';
 import { prepareModel } from '../../../app/prepare-model';
 import { startServer, type RunningServer } from '../../../app/server';
 
@@ -16,6 +17,7 @@ export class MemoryTransport extends Transport {
 
 export interface TestServer extends RunningServer {
   readonly config: Config;
+  readonly served: ServedModel;
   readonly logs: MemoryTransport;
 }
 
@@ -31,11 +33,12 @@ export async function startTestServer(env: Record<string, string>, options: Test
   const logs = new MemoryTransport();
   const logger = winston.createLogger({ level: 'debug', transports: [logs] });
   const wrap = options.wrapModel ?? ((model: EmbeddingModel) => model);
+  const served = await identifyModel(config);
   const loading = prepareModel(config, logger).then((loaded) => ({ ...loaded, model: wrap(loaded.model) }));
   loading.catch(() => {});
-  const server = await startServer(config, logger, loading);
+  const server = await startServer(config, logger, loading, served);
   if (options.waitReady ?? true) await server.ready;
-  return { ...server, config, logs, stop: server.stop, ready: server.ready };
+  return { ...server, config, served, logs, stop: server.stop, ready: server.ready };
 }
 
 /** A response body as the tests read it: whatever JSON came back, navigated freely and asserted on. */

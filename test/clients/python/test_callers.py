@@ -89,7 +89,7 @@ class WithTheServiceUp(Callers):
             self.module.warmup_embedding_client()
         self.assertEqual(self.relay.embed_sizes(), [1])
         self.assertEqual(health_page_entry(client), {"status": "healthy", "details": {
-            "embedding_mode": "http", "embedding_service_url": self.relay.url, "model": "all-MiniLM-L6-v2", "ready": True}})
+            "embedding_mode": "http", "embedding_service_url": self.relay.url, "model": "all-MiniLM-L6-v2-synthetic", "ready": True}})
         self.assertEqual([r.getMessage() for r in logs.records],
                          ["Warming up embedding client (service_url=%s)" % self.relay.url, "Embedding service warmup successful"])
 

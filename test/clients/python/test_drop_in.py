@@ -151,7 +151,7 @@ class Contract(object):
     def test_health_check_returns_the_callers_dict_from_the_service(self):
         client = self.client(service.url)
         self.assertEqual(client.health_check(), {"status": "ok", "mode": "http", "service_url": service.url,
-                                                 "model_loaded": True, "model_name": "all-MiniLM-L6-v2",
+                                                 "model_loaded": True, "model_name": "all-MiniLM-L6-v2-synthetic",
                                                  "fallback_active": False})
 
     def test_health_check_reports_an_unreachable_service_in_an_error_dict(self):

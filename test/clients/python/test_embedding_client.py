@@ -238,7 +238,7 @@ class Tracing(unittest.TestCase):
         server = [s for s in receiver.spans if s["traceId"] == trace_id and s["kind"] == 2]
         self.assertEqual(len(server), 1)
         self.assertEqual((server[0]["parentSpanId"], server[0].get("traceState")), (parent_id, "chat=py"))
-        self.assertEqual(server[0]["name"], "embeddings all-MiniLM-L6-v2")
+        self.assertEqual(server[0]["name"], "embeddings all-MiniLM-L6-v2-synthetic")
         self.assertEqual(support.attribute(server[0], "gen_ai.operation.name"), "embeddings")
         inference = [s for s in receiver.spans if s["name"] == "inference"
                      and any(link["spanId"] == server[0]["spanId"] for link in s.get("links", []))]

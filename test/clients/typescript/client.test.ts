@@ -365,7 +365,7 @@ describe('TypeScript embedding client', () => {
       await stop(up.service); // flushes the exporter
 
       const server = receiver.spans.find((s) => s.traceId === caller.traceId && s.kind === SPAN_KIND_SERVER);
-      expect(server).toMatchObject({ parentSpanId: caller.parentId, traceState: 'chat=ts', name: 'embeddings all-MiniLM-L6-v2' });
+      expect(server).toMatchObject({ parentSpanId: caller.parentId, traceState: 'chat=ts', name: 'embeddings all-MiniLM-L6-v2-synthetic' });
       expect(attributeOf(server!, 'gen_ai.operation.name')?.stringValue).toBe('embeddings');
       const inference = receiver.spans.find((s) => s.name === 'inference' && s.links?.some((l) => l.spanId === server!.spanId));
       expect(inference).toMatchObject({ traceId: caller.traceId, parentSpanId: server!.spanId });

@@ -50,8 +50,8 @@ describe('error → HTTP response mapping', () => {
     expect(response).toMatchObject({ status: 500, body: { detail: 'internal server error' }, serverFault: true, logLevel: 'error' });
   });
 
-  it('matches the README error table', () => {
-    const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  it('matches the errors table of docs/api.md', () => {
+    const readme = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'api.md'), 'utf8');
     for (const [kind, status] of Object.entries(STATUS_BY_KIND)) {
       const level = toErrorResponse(new ServiceError(kind as ErrorKind, 'x')).logLevel;
       expect(readme).toMatch(new RegExp(`^\\|\\s*${status}\\s*\\|\\s*\`${kind}\`\\s*\\|[^\\n]*\\|\\s*${level}\\s*\\|$`, 'm'));

@@ -43,8 +43,8 @@ describe('route table', () => {
   it('refuses to document a route the routers do not serve, or to leave a served one out', () => {
     const config = loadConfig({}, () => 1);
     const served = new RouteTable(servedRoutes([...routers(), Router().get('/metrics', (_req, res) => res.end())])).routes;
-    expect(() => buildOpenApiDocument(config, served)).toThrow(/does not describe what the routers serve: \/embed\/single, \/openapi.json/);
+    expect(() => buildOpenApiDocument(config, served, 'all-MiniLM-L6-v2')).toThrow(/does not describe what the routers serve: \/embed\/single, \/openapi.json/);
     const extra = Router().get('/secret', (_req, res) => res.end());
-    expect(() => buildOpenApiDocument(config, servedRoutes([extra]))).toThrow(/\/secret/);
+    expect(() => buildOpenApiDocument(config, servedRoutes([extra]), 'all-MiniLM-L6-v2')).toThrow(/\/secret/);
   });
 });
