@@ -46,7 +46,6 @@ for (let run = 1; run <= runs; run++) {
   let report: JestReport;
   try {
     report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as JestReport;
-    fs.rmSync(reportFile);
   } catch {
     outcomes.push(`run ${run}: jest wrote no report (${seconds} s)`);
     failures.set('(jest did not report)', (failures.get('(jest did not report)') ?? 0) + 1);
@@ -62,7 +61,11 @@ for (let run = 1; run <= runs; run++) {
     for (const test of failedTests) failed.push(`${relative}: ${test.fullName}`);
   }
   for (const name of failed) failures.set(name, (failures.get(name) ?? 0) + 1);
-  outcomes.push(`run ${run}: ${report.numPassedTests} passed, ${report.numFailedTests} failed (${seconds} s)${failed.map((name) => `\n  ✕ ${name}`).join('')}`);
+  // A failed run's report stays, with Jest's messages, for reading afterwards.
+  const kept = failed.length > 0 ? reportFile.replace(/\.json$/, `-run-${run}.json`) : undefined;
+  if (kept) fs.renameSync(reportFile, kept);
+  else fs.rmSync(reportFile);
+  outcomes.push(`run ${run}: ${report.numPassedTests} passed, ${report.numFailedTests} failed (${seconds} s)${failed.map((name) => `\n  ✕ ${name}`).join('')}${kept ? `\n  messages: ${kept}` : ''}`);
   process.stdout.write(`${outcomes.at(-1)}\n`);
 }
 stopBurner();
