@@ -1,6 +1,6 @@
 import { overloaded, shuttingDown } from '../errors';
 import { Listeners, type Lane, type SchedulingEvent, type ShedReason } from './events';
-import { RunCostEstimator, UNMEASURED_RUN_TOKENS, type RunDeadlinePolicy } from './run-cost';
+import { RunCostEstimator, type RunDeadlinePolicy } from './run-cost';
 
 export interface AdmissionOptions {
   /** Texts admitted and not yet answered; beyond this, new requests are refused. */
@@ -104,7 +104,7 @@ export class Admission {
   private readonly listeners = new Listeners<SchedulingEvent>();
 
   constructor(private readonly options: AdmissionOptions) {
-    this.cost = new RunCostEstimator(options.runDeadline);
+    this.cost = new RunCostEstimator(options.runDeadline, options.runTargetMs);
   }
 
   /** Texts admitted and not yet answered (tokenising, queued or running). */
@@ -204,7 +204,7 @@ export class Admission {
 
   /** A bulk run's worth of tokens: a bulk request's turn. */
   private quantum(): number {
-    return this.cost.tokensWithin(this.options.runTargetMs) ?? UNMEASURED_RUN_TOKENS;
+    return this.cost.bulkRunTokens();
   }
 
   /** When a new bulk request would start: after the queries and a turn of each bulk request before it. */

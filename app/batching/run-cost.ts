@@ -4,8 +4,18 @@ import { MovingAverage } from '../moving-average';
 const WEIGHT = 0.2;
 /** Runs shorter than this say little about the cost of a token (their fixed cost dominates): they are not measured. */
 const MIN_SAMPLE_MS = 25;
-/** Before the estimate exists, a bulk run holds about this many padded tokens (what a run measured by the old estimate held at least). */
-export const UNMEASURED_RUN_TOKENS = 256;
+/**
+ * Nor are runs of fewer padded tokens than this share of a bulk run, however long they took: a
+ * run's fixed cost (the hand-off, starting the session's run, a wait for CPU quota of up to half a
+ * 100 ms CFS period in a 0.5 vCPU task, a neighbour's burst) is then most of it. A 2-token query run
+ * stalled for 100 ms read as 50 ms a token, and admission refused every request beside another on
+ * that estimate until a large run corrected it (the fuzz test under load: 261 of its last 1,072
+ * requests refused). Relative, not absolute, so that bulk runs, sized by the estimate, keep being
+ * measured on a machine however slow.
+ */
+const MIN_SAMPLE_SHARE_OF_BULK_RUN = 0.5;
+/** Padded tokens of a bulk run before the estimate exists, and the least it holds after (one full-length text). */
+export const MIN_BULK_RUN_TOKENS = 256;
 /**
  * Runs measured before the estimate is trusted: the first runs of a fresh session pay for its
  * warm-up (allocations for each new shape), and one run alone would have admission refuse work on
@@ -27,8 +37,8 @@ export interface RunDeadlinePolicy {
  * (who can no longer start in time), the size of bulk runs (how many tokens fit the run target) and
  * run deadlines. Admission and expiry, which must not be caught out by a machine that suddenly
  * slows down (a flood of requests taking the HTTP thread's share, a neighbour), read the cautious
- * view: the larger of the average and the last run. Only runs of at least MIN_SAMPLE_MS are
- * measured, and the estimate exists once SAMPLES_BEFORE_TRUSTED of them have finished.
+ * view: the larger of the average and the last run. Only runs of at least MIN_SAMPLE_MS holding at least half a
+ * bulk run's tokens are measured, and the estimate exists once SAMPLES_BEFORE_TRUSTED of them have finished.
  */
 export class RunCostEstimator {
   private readonly durationMs = new MovingAverage(WEIGHT);
@@ -36,10 +46,14 @@ export class RunCostEstimator {
   private lastMsPerToken = 0;
   private samples = 0;
 
-  constructor(private readonly deadline: RunDeadlinePolicy) {}
+  constructor(
+    private readonly deadline: RunDeadlinePolicy,
+    /** How long a bulk run should last: what `bulkRunTokens` sizes it for. */
+    private readonly runTargetMs: number,
+  ) {}
 
   record(paddedTokens: number, durationMs: number): void {
-    if (!(paddedTokens > 0) || !(durationMs >= MIN_SAMPLE_MS)) return;
+    if (!(paddedTokens >= MIN_SAMPLE_SHARE_OF_BULK_RUN * this.bulkRunTokens()) || !(durationMs >= MIN_SAMPLE_MS)) return;
     this.durationMs.add(durationMs);
     this.paddedTokens.add(paddedTokens);
     this.lastMsPerToken = durationMs / paddedTokens;
@@ -73,6 +87,19 @@ export class RunCostEstimator {
   tokensWithin(ms: number): number | undefined {
     const msPerToken = this.msPerToken;
     return msPerToken === undefined ? undefined : msPerToken > 0 ? Math.floor(ms / msPerToken) : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Padded tokens of a bulk run: what lasts about the run target, and never less than one
+   * full-length text (MIN_BULK_RUN_TOKENS, also the size until the estimate exists). Without that
+   * floor a busy machine spirals: each run's fixed cost (thread hops, waits for a core) inflates the
+   * cost of a token, which shrinks the next run, whose fixed cost weighs more. Measured with two
+   * other processes spinning on the two cores: 100 short texts took 2.7-4.1 s in 243 runs, and
+   * 1.8-2.0 s in 30 runs with the floor. In the 0.5 vCPU task a full-length text takes about 70 ms,
+   * inside the run target, so there the floor does not bind.
+   */
+  bulkRunTokens(): number {
+    return Math.max(this.tokensWithin(this.runTargetMs) ?? 0, MIN_BULK_RUN_TOKENS);
   }
 
   /** How long a run of this many padded tokens may take before it counts as hung. */

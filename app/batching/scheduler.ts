@@ -5,7 +5,6 @@ import type { Admission, Permit } from './admission';
 import { Listeners, type SchedulingEvent } from './events';
 import { paddedTokens } from './plan';
 import { RequestQueue, type Entry, type QueuedRequest } from './queue';
-import { UNMEASURED_RUN_TOKENS } from './run-cost';
 
 /** What the scheduler needs from the model: one inference run over a batch, within a deadline. */
 export interface InferenceModel {
@@ -139,7 +138,7 @@ export class Scheduler {
         const run = this.queue.nextRun({
           maxRows: this.options.maxBatchSize,
           maxPaddedTokens: this.options.maxBatchTokens,
-          bulkTokens: this.admission.cost.tokensWithin(this.options.runTargetMs) ?? UNMEASURED_RUN_TOKENS,
+          bulkTokens: this.admission.cost.bulkRunTokens(),
         });
         if (run.length === 0) break;
         await this.execute(run);
@@ -158,7 +157,7 @@ export class Scheduler {
    * hopeful: the machine slowed down).
    */
   private refuseLateStarters(): void {
-    const late = this.queue.lateStarters(performance.now(), this.admission.cost.cautiousMsPerToken, this.options.maxQueueWaitMs, this.admission.cost.tokensWithin(this.options.runTargetMs) ?? UNMEASURED_RUN_TOKENS);
+    const late = this.queue.lateStarters(performance.now(), this.admission.cost.cautiousMsPerToken, this.options.maxQueueWaitMs, this.admission.cost.bulkRunTokens());
     for (const request of late) this.expire(request);
   }
 

@@ -1,5 +1,5 @@
 import type { RunEvent, SchedulingEvent } from '../../../app/batching/events';
-import { UNMEASURED_RUN_TOKENS } from '../../../app/batching/run-cost';
+import { MIN_BULK_RUN_TOKENS } from '../../../app/batching/run-cost';
 import { fakeTexts, schedulingOver, TimedFakeModel, type FakeRun } from '../support/fake-model';
 
 /**
@@ -13,7 +13,8 @@ describe('scheduling', () => {
   afterEach(() => jest.useRealTimers());
 
   const MS_PER_TOKEN = 1;
-  const RUN_TARGET_MS = 100;
+  // Above one full-length text at this cost (256 ms): bulk runs never hold less than that.
+  const RUN_TARGET_MS = 400;
   const advance = (ms: number) => jest.advanceTimersByTimeAsync(ms);
   const runsOf = (model: TimedFakeModel, request: number) => model.runs.filter((run) => run.texts.some((text) => text.request === request));
   const firstRunOf = (model: TimedFakeModel, request: number) => runsOf(model, request)[0] as FakeRun;
@@ -44,9 +45,20 @@ describe('scheduling', () => {
     expect(vectors.map((v) => Array.from(v))).toEqual(Array.from({ length: 100 }, (_, i) => [1, i]));
     // The first three bulk runs, before the cost is known, hold a fixed number of tokens; every later one fits the target.
     const bulkRuns = runsOf(model, 1);
-    for (const run of bulkRuns.slice(0, 3)) expect(run.paddedTokens).toBeLessThanOrEqual(UNMEASURED_RUN_TOKENS);
+    for (const run of bulkRuns.slice(0, 3)) expect(run.paddedTokens).toBeLessThanOrEqual(MIN_BULK_RUN_TOKENS);
     for (const run of bulkRuns.slice(3)) expect(run.endedAt - run.startedAt).toBeLessThanOrEqual(RUN_TARGET_MS);
     expect(events.filter(isRun).map((run) => run.lane)).toContain('interactive');
+  });
+
+  it('keeps a bulk run at one full-length text or more when the run target would hold less (a slow or busy machine)', async () => {
+    const model = new TimedFakeModel(MS_PER_TOKEN);
+    const { submit } = schedulingOver(model, { runTargetMs: 50 });
+    const bulk = submit(fakeTexts(1, 100, 50));
+    await advance(10_000);
+    await bulk;
+    const runs = runsOf(model, 1);
+    // Whole texts of 50 tokens: a run reaches the floor less one text at most; the last run holds what is left.
+    for (const run of runs.slice(0, -1)) expect(run.paddedTokens).toBeGreaterThan(MIN_BULK_RUN_TOKENS - 50);
   });
 
   it('never leaves the model idle while texts wait: each run starts as the previous one ends', async () => {
@@ -83,7 +95,7 @@ describe('scheduling', () => {
     const bothDoneAt = Math.min(...[1, 2].map((request) => (runsOf(model, request).at(-1) as FakeRun).endedAt));
     for (const run of model.runs) {
       for (const text of run.texts) if (text.request in served) served = { ...served, [text.request]: (served[text.request] as number) + text.length };
-      if (run.endedAt < bothDoneAt) expect(Math.abs((served[1] as number) - (served[2] as number))).toBeLessThanOrEqual(UNMEASURED_RUN_TOKENS + 100);
+      if (run.endedAt < bothDoneAt) expect(Math.abs((served[1] as number) - (served[2] as number))).toBeLessThanOrEqual(MIN_BULK_RUN_TOKENS + 100);
     }
     const finished = [1, 2].map((request) => (runsOf(model, request).at(-1) as FakeRun).endedAt);
     expect(Math.abs((finished[0] as number) - (finished[1] as number))).toBeLessThanOrEqual(2 * RUN_TARGET_MS);
@@ -111,7 +123,7 @@ describe('scheduling', () => {
   it('gives each run a deadline from the one run-cost estimate: the floor until measured, then a multiple of its expected time', async () => {
     const model = new TimedFakeModel(MS_PER_TOKEN);
     const { submit } = schedulingOver(model, { runDeadline: { factor: 10, minMs: 500 }, maxBatchTokens: 4096, maxBatchSize: 128 });
-    for (let i = 1; i <= 3; i++) await Promise.all([submit(fakeTexts(i, 1, 100)), advance(200)]);
+    for (let i = 1; i <= 3; i++) await Promise.all([submit(fakeTexts(i, 1, 200)), advance(400)]); // runs large enough to be measured
     await Promise.all([submit(fakeTexts(4, 4, 200)), advance(2000)]);
     expect(model.runs.slice(0, 3).map((run) => run.deadlineMs)).toEqual([500, 500, 500]);
     expect(model.runs[3]).toMatchObject({ paddedTokens: 800, deadlineMs: 8000 });

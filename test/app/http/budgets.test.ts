@@ -137,10 +137,14 @@ describe('shared budgets', () => {
   });
 
   describe('responses', () => {
+    // The window in which the unread response holds its bytes: long enough for the test to look at
+    // the budget and be refused inside it on a busy machine (with 1 s, a slow /metrics poll missed
+    // the whole window under a load average of 5).
+    const WRITE_TIMEOUT_MS = 5000;
     let server: TestServer;
     beforeAll(async () => {
       // A budget below one 16 MB response: while one is held, nothing else may start.
-      server = await startTestServer({ EMBEDDING_MODEL_DIR: modelDir, MAX_QUEUE_WAIT_MS: QUEUE_WAIT, MAX_INFLIGHT_RESPONSE_BYTES: String(MiB), RESPONSE_WRITE_TIMEOUT_MS: '1000', LOG_LEVEL: 'info' });
+      server = await startTestServer({ EMBEDDING_MODEL_DIR: modelDir, MAX_QUEUE_WAIT_MS: QUEUE_WAIT, MAX_INFLIGHT_RESPONSE_BYTES: String(MiB), RESPONSE_WRITE_TIMEOUT_MS: String(WRITE_TIMEOUT_MS), LOG_LEVEL: 'info' });
     });
     afterAll(() => server.stop());
 
@@ -150,12 +154,13 @@ describe('shared budgets', () => {
       const reader = await hold(server.port, [requestHead('/v1/embeddings', Buffer.byteLength(body)), body]);
       reader.pause();
       // It holds its 2,048 vectors (3 MiB) while it is written: over the whole budget.
-      expect(await waitForMetric(server.url, 'embedding_http_response_bytes_held', (bytes) => bytes >= 3 * MiB)).toBe(2048 * 384 * 4);
+      // Bounded by the 2,048 texts' inference first, which takes over 10 s when the machine is busy.
+      expect(await waitForMetric(server.url, 'embedding_http_response_bytes_held', (bytes) => bytes >= 3 * MiB, 90_000)).toBe(2048 * 384 * 4);
       const refused = await postJson(`${server.url}/embed`, { texts: ['while the big one is held'] });
       expect(refused.status).toBe(503);
       expect(refused.body.detail).toMatch(/responses are waiting/);
 
-      expect(await waitForMetric(server.url, 'embedding_http_response_write_timeouts_total', (n) => n >= 1)).toBe(1);
+      expect(await waitForMetric(server.url, 'embedding_http_response_write_timeouts_total', (n) => n >= 1, 2 * WRITE_TIMEOUT_MS + 10_000)).toBe(1);
       reader.resume();
       expect(await within(reader.serverClosed, 10_000)).toBe(true);
       expect(parseResponse(reader.received())).toMatchObject({ status: 200, complete: false }); // cut, not completed

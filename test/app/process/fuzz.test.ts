@@ -46,6 +46,14 @@ describe('fuzz', () => {
         }),
       );
       const health = await fetch(`http://127.0.0.1:${port}/health`);
+      if (failures.length > 0) {
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        process.stdout.write(metrics.split('\n').filter((l) => /^embedding_(admitted|queued|shed|worker|http_body_bytes_held|http_response_bytes_held|http_requests_in_flight|inference_runs|run)/.test(l)).join('\n') + '\n');
+        process.stdout.write(JSON.stringify(service.logs.filter((e) => e.level !== 'info').slice(-15)) + '\n');
+        process.stdout.write(`first failure ${failures[0]}\n`);
+        const firstIndex = Number(/^#(\d+)/.exec(failures[0] ?? '')?.[1]);
+        for (let i = Math.max(0, firstIndex - 12); i < firstIndex; i++) process.stdout.write(`case #${i}: ${(cases[i] as (typeof cases)[number]).description}\n`);
+      }
       const rss = peakRssMb(service.child.pid as number);
       process.stdout.write(`fuzz: ${REQUESTS} requests (seed ${SEED}) in ${Date.now() - started} ms, statuses ${JSON.stringify(statuses)}, peak RSS ${rss} MB\n`);
       expect(failures).toEqual([]);
