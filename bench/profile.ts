@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../app/config';
 import { REPO_ROOT, SYNTHETIC_MODEL_CACHE } from '../scripts/repo-paths';
 import { ensureSyntheticModel } from '../scripts/synthetic-model/cached';
@@ -38,25 +39,37 @@ interface ProfileOptions {
 }
 
 function parseOptions(argv: readonly string[]): ProfileOptions {
-  const options = { connections: [1, 64], durationS: 10, warmupS: 2, intervalUs: 100, kind: 'short' as TextKind, config: 'production' as OursConfig, outDir: path.join(REPO_ROOT, '.cache', 'profile'), stages: true };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
-      return next;
-    };
-    if (arg === '--connections') options.connections = value().split(',').map(Number);
-    else if (arg === '--duration') options.durationS = Number(value());
-    else if (arg === '--interval-us') options.intervalUs = Number(value());
-    else if (arg === '--kind') options.kind = value() as TextKind;
-    else if (arg === '--config') options.config = value() as OursConfig;
-    else if (arg === '--out') options.outDir = path.resolve(value());
-    else if (arg === '--no-stages') options.stages = false;
-    else throw new Error(`unknown option ${arg}\n${USAGE}`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        connections: { type: 'string', default: '1,64' },
+        duration: { type: 'string', default: '10' },
+        'interval-us': { type: 'string', default: '100' },
+        kind: { type: 'string', default: 'short' },
+        config: { type: 'string', default: 'production' },
+        out: { type: 'string', default: path.join(REPO_ROOT, '.cache', 'profile') },
+        'no-stages': { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
-  if (options.connections.some((c) => !(Number.isInteger(c) && c > 0))) throw new Error(`--connections: positive integers\n${USAGE}`);
-  return options;
+  const connections = values.connections.split(',').map(Number);
+  if (connections.some((c) => !(Number.isInteger(c) && c > 0))) throw new Error(`--connections: positive integers\n${USAGE}`);
+  if (!['short', 'medium', 'long'].includes(values.kind)) throw new Error(`--kind: short, medium or long\n${USAGE}`);
+  if (values.config !== 'production' && values.config !== 'quiet') throw new Error(`--config: production or quiet\n${USAGE}`);
+  return {
+    connections,
+    durationS: Number(values.duration),
+    warmupS: 2,
+    intervalUs: Number(values['interval-us']),
+    kind: values.kind as TextKind,
+    config: values.config,
+    outDir: path.resolve(values.out),
+    stages: !values['no-stages'],
+  };
 }
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -77,12 +90,13 @@ async function profileAt(context: ServerContext, options: ProfileOptions, connec
   const run = await runServer(
     context,
     { label: `profile-c${connections}`, plan: { kind: 'ours', config: options.config, taskCpu }, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${options.intervalUs}`] },
-    async (server) => {
+    async (server, tally) => {
       const shape = { port: server.port, connections, textsPerRequest: 1, texts };
-      await runLoad({ ...shape, durationS: options.warmupS });
+      const warmup = await runLoad({ ...shape, durationS: options.warmupS });
       const meter = new ThreadCpuMeter(server.pid);
       const fromUs = nowUs();
       const load = await runLoad({ ...shape, durationS: options.durationS });
+      tally.add(warmup.requests + warmup.non2xx + load.requests + load.non2xx);
       return { load, fromUs, toUs: nowUs(), threadCpu: meter.read().cpuS };
     },
   );
@@ -114,11 +128,12 @@ async function stagesAtConcurrency1(context: ServerContext, options: ProfileOpti
       nodeArgs: ['--require', path.join(__dirname, 'stage-clock.js')],
       extraEnv: { STAGE_CLOCK_DIR: dir },
     },
-    async (server) => {
+    async (server, tally) => {
       const shape = { port: server.port, connections: 1, textsPerRequest: 1, texts };
-      await runLoad({ ...shape, durationS: options.warmupS });
+      const warmup = await runLoad({ ...shape, durationS: options.warmupS });
       const fromUs = nowUs();
       const load = await runLoad({ ...shape, durationS: options.durationS });
+      tally.add(warmup.requests + warmup.non2xx + load.requests + load.non2xx);
       return { load, fromUs, toUs: nowUs() };
     },
   );

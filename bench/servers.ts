@@ -38,6 +38,8 @@ export interface ServerRunOptions {
   readonly launchPrefix?: readonly string[];
   /** Options for node itself (e.g. --cpu-prof). */
   readonly nodeArgs?: readonly string[];
+  /** Another node binary (default: the one running the benchmark). */
+  readonly node?: string;
   /** Variables added to the server's environment (e.g. for a preload). */
   readonly extraEnv?: Readonly<Record<string, string>>;
 }
@@ -60,7 +62,7 @@ export function oursEnvironment(context: ServerContext, plan: Extract<ServerPlan
 }
 
 function serverSpec(context: ServerContext, options: ServerRunOptions, port: number, logFile: string, otlpUrl: string | undefined): ServerSpec {
-  const common = { name: options.label, cwd: context.repo, stdoutFile: logFile, ...(options.launchPrefix ? { launchPrefix: options.launchPrefix } : {}), ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}) };
+  const common = { name: options.label, cwd: context.repo, stdoutFile: logFile, ...(options.launchPrefix ? { launchPrefix: options.launchPrefix } : {}), ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}), ...(options.node ? { node: options.node } : {}) };
   const plan = options.plan;
   if (plan.kind === 'peer') {
     return { ...common, script: path.join(__dirname, 'peer-server.js'), args: [context.modelDir, String(port), String(plan.threads)], env: { HOST: '127.0.0.1' } };

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../app/config';
 import { REPO_ROOT, SYNTHETIC_MODEL_CACHE } from '../scripts/repo-paths';
 import { ensureSyntheticModel } from '../scripts/synthetic-model/cached';
@@ -24,8 +25,9 @@ import type { TextKind, TextStream } from './texts';
 
 const USAGE = `usage: node dist/bench/side-by-side.js --side <spec> --side <spec> [...] [--scenarios <list>] [--rounds <n>] [--duration <s>] [--warmup <s>] [--save]
 
-  --side <spec>     a variant: <label>[:<build dir>][,KEY=VALUE...][,config=quiet]; "peer" as the build runs the peer server.
-                    <build dir> holds app/main.js (default: this build); KEY=VALUE are service variables for it.
+  --side <spec>     a variant: <label>[:<build dir>][,KEY=VALUE...][,config=quiet][,node=<node binary>]; "peer" as the build
+                    runs the peer server. <build dir> holds app/main.js (default: this build); KEY=VALUE are service
+                    variables for it; node= runs it on another Node (default: the one running this).
                     e.g. --side before:/tmp/base/dist --side after --side after-nospin,ORT_ALLOW_SPINNING=false
   --scenarios       comma-separated <kind>:<texts per request>x<connections> (closed loop) or <kind>:<texts>@<requests/s>
                     (open loop, Poisson arrivals: the same work offered to every variant, for CPU per text); default short:1x1,short:1x64
@@ -37,6 +39,7 @@ interface Side {
   readonly label: string;
   readonly plan: ServerPlan;
   readonly env: Readonly<Record<string, string>>;
+  readonly node?: string;
 }
 
 /** Closed loop (`connections` kept busy) or open loop (`ratePerS` requests a second, Poisson arrivals). */
@@ -78,6 +81,7 @@ function parseSide(spec: string, taskCpu: number): Side {
   const [label = '', build] = head.split(':');
   if (!/^[\w.-]+$/.test(label)) throw new Error(`--side ${spec}: a label of letters, digits, . _ - first\n${USAGE}`);
   let config: OursConfig = 'production';
+  let node: string | undefined;
   const env: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
@@ -86,54 +90,52 @@ function parseSide(spec: string, taskCpu: number): Side {
     if (key === 'config') {
       if (value !== 'production' && value !== 'quiet') throw new Error(`--side ${spec}: config is production or quiet`);
       config = value;
-    } else env[key] = value;
+    } else if (key === 'node') node = path.resolve(value);
+    else env[key] = value;
   }
   if (build === 'peer') {
     const threads = loadConfig({ ...env }).session.intraOpThreads;
-    return { label, plan: { kind: 'peer', threads }, env: {} };
+    return { label, plan: { kind: 'peer', threads }, env: {}, ...(node ? { node } : {}) };
   }
   const main = build ? path.resolve(build, 'app', 'main.js') : undefined;
-  return { label, plan: { kind: 'ours', config, taskCpu, ...(main ? { main } : {}) }, env };
+  return { label, plan: { kind: 'ours', config, taskCpu, ...(main ? { main } : {}) }, env, ...(node ? { node } : {}) };
+}
+
+const DEFAULT_SCENARIOS = 'short:1x1,short:1x64';
+
+function parseScenario(text: string): SideScenario {
+  const match = /^(short|medium|long):(\d+)([x@])(\d+(?:\.\d+)?)$/.exec(text.trim());
+  if (!match) throw new Error(`--scenarios: "${text}" is not <kind>:<texts>x<connections> or <kind>:<texts>@<rate>\n${USAGE}`);
+  const count = Number(match[4]);
+  return { kind: match[1] as TextKind, textsPerRequest: Number(match[2]), ...(match[3] === 'x' ? { connections: count } : { ratePerS: count }) };
 }
 
 function parseOptions(argv: readonly string[], taskCpu: number): Options {
-  const sides: Side[] = [];
-  let scenarios: SideScenario[] = [
-    { kind: 'short', textsPerRequest: 1, connections: 1 },
-    { kind: 'short', textsPerRequest: 1, connections: 64 },
-  ];
-  let rounds = 4;
-  let durationS = 5;
-  let warmupS = 1;
-  let save = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
-      return next;
-    };
-    if (arg === '--side') sides.push(parseSide(value(), taskCpu));
-    else if (arg === '--scenarios') {
-      scenarios = value()
-        .split(',')
-        .map((text) => {
-          const match = /^(short|medium|long):(\d+)([x@])(\d+(?:\.\d+)?)$/.exec(text.trim());
-          if (!match) throw new Error(`--scenarios: "${text}" is not <kind>:<texts>x<connections> or <kind>:<texts>@<rate>\n${USAGE}`);
-          const count = Number(match[4]);
-          return { kind: match[1] as TextKind, textsPerRequest: Number(match[2]), ...(match[3] === 'x' ? { connections: count } : { ratePerS: count }) };
-        });
-    } else if (arg === '--rounds') rounds = Number(value());
-    else if (arg === '--duration') durationS = Number(value());
-    else if (arg === '--warmup') warmupS = Number(value());
-    else if (arg === '--save') save = true;
-    else if (arg === '--help' || arg === '-h') throw new Error(USAGE);
-    else throw new Error(`unknown option ${arg}\n${USAGE}`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        side: { type: 'string', multiple: true, default: [] },
+        scenarios: { type: 'string', default: DEFAULT_SCENARIOS },
+        rounds: { type: 'string', default: '4' },
+        duration: { type: 'string', default: '5' },
+        warmup: { type: 'string', default: '1' },
+        save: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
+  if (values.help) throw new Error(USAGE);
+  const sides = values.side.map((spec) => parseSide(spec, taskCpu));
+  const scenarios = values.scenarios.split(',').map(parseScenario);
+  const [rounds, durationS, warmupS] = [Number(values.rounds), Number(values.duration), Number(values.warmup)];
   if (sides.length < 2) throw new Error(`at least two --side\n${USAGE}`);
   if (new Set(sides.map((s) => s.label)).size !== sides.length) throw new Error('--side labels must differ');
   if (!(Number.isInteger(rounds) && rounds >= 1 && durationS > 0 && warmupS >= 0)) throw new Error(USAGE);
-  return { sides, scenarios, rounds, durationS, warmupS, save };
+  return { sides, scenarios, rounds, durationS, warmupS, save: values.save };
 }
 
 const perRequest = (used: ThreadUse, requests: number) => ({ main: used.wakeups.main / requests, inference: used.wakeups.inference / requests });
@@ -185,7 +187,7 @@ async function shedCounts(server: StartedServer): Promise<string> {
 async function withServers(context: ServerContext, sides: readonly Side[], body: (servers: StartedServer[]) => Promise<void>, started: StartedServer[] = []): Promise<void> {
   const side = sides[started.length];
   if (!side) return body(started);
-  await runServer(context, { label: `side-${side.label}`, plan: side.plan, extraEnv: side.env }, (server) => withServers(context, sides, body, [...started, server]));
+  await runServer(context, { label: `side-${side.label}`, plan: side.plan, extraEnv: side.env, ...(side.node ? { node: side.node } : {}) }, (server) => withServers(context, sides, body, [...started, server]));
 }
 
 const median = (values: readonly number[]) => quantile([...values].sort((a, b) => a - b), 0.5);
@@ -269,7 +271,7 @@ async function main(): Promise<void> {
   const dir = options.save ? path.join(REPO_ROOT, 'bench', 'results') : path.join(REPO_ROOT, '.cache', 'bench');
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, `${stamp}-side-by-side-${options.sides.map((s) => s.label).join('-')}.json`);
-  const sides = options.sides.map((s) => ({ label: s.label, plan: s.plan.kind === 'ours' ? { ...s.plan, main: s.plan.main && path.relative(REPO_ROOT, s.plan.main) } : s.plan, env: s.env }));
+  const sides = options.sides.map((s) => ({ label: s.label, plan: s.plan.kind === 'ours' ? { ...s.plan, main: s.plan.main && path.relative(REPO_ROOT, s.plan.main) } : s.plan, env: s.env, node: s.node }));
   await fs.writeFile(file, `${JSON.stringify({ startedAt: startedAt.toISOString(), command, machine, options: { ...options, sides }, results }, null, 2)}\n`);
   log(`wrote ${path.relative(REPO_ROOT, file)}`);
 }

@@ -91,8 +91,10 @@ export class ThreadCpuMeter {
   }
 }
 
+export type CpuMsPerText = ThreadCpuSeconds & { readonly outsideInference: number };
+
 /** Milliseconds of CPU per text by role, and main + helpers (what the HTTP side costs). */
-export function cpuMsPerText(used: ThreadCpuSeconds, texts: number): ThreadCpuSeconds & { outsideInference: number } {
+export function cpuMsPerText(used: ThreadCpuSeconds, texts: number): CpuMsPerText {
   const per = (seconds: number) => (texts > 0 ? (seconds * 1000) / texts : NaN);
   return { main: per(used.main), inference: per(used.inference), helpers: per(used.helpers), outsideInference: per(used.main + used.helpers) };
 }
