@@ -11,6 +11,13 @@ const booleanFlag = (fallback: boolean) =>
     .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 /**
+ * OpenTelemetry's standard samplers (OTEL_TRACES_SAMPLER): `parentbased_*` follow the caller's
+ * decision (the sampled flag of its `traceparent`) and decide only for requests that arrive
+ * without one; `*_traceidratio` samples OTEL_TRACES_SAMPLER_ARG of those (default 1).
+ */
+const TRACE_SAMPLERS = ['parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio'] as const;
+
+/**
  * Every environment variable the service reads, with its default. Nothing else in the service
  * reads process.env: main() calls loadConfig(process.env) once and passes the result down.
  */
@@ -52,6 +59,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('embedding-service'),
+  OTEL_TRACES_SAMPLER: z.enum(TRACE_SAMPLERS).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(25_000),
   /** `production` (the image's) refuses a synthetic model unless ALLOW_SYNTHETIC_MODEL says otherwise. */
   NODE_ENV: z.string().min(1).optional(),
@@ -114,7 +123,12 @@ export interface Config {
   /** The text → vector cache (embedder.ts); 0 entries turns it off. */
   readonly cache: { readonly entries: number };
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
-  readonly tracing: { readonly otlpEndpoint: string | undefined; readonly serviceName: string };
+  readonly tracing: {
+    readonly otlpEndpoint: string | undefined;
+    readonly serviceName: string;
+    /** Requests whose caller sent a trace follow its decision when `parentBased`; the others are sampled at `ratio`. */
+    readonly sampler: { readonly parentBased: boolean; readonly ratio: number };
+  };
   readonly shutdownGraceMs: number;
 }
 
@@ -209,9 +223,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, cpus: () => number = availabl
     supervision: { failureLimit: e.WORKER_FAILURE_LIMIT, failureWindowMs: e.WORKER_FAILURE_WINDOW_MS },
     cache: { entries: e.EMBEDDING_CACHE_ENTRIES },
     logLevel: e.LOG_LEVEL,
-    tracing: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
+    tracing: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME, sampler: samplerOf(e.OTEL_TRACES_SAMPLER, e.OTEL_TRACES_SAMPLER_ARG) },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   });
+}
+
+function samplerOf(name: (typeof TRACE_SAMPLERS)[number], arg: number | undefined): Config['tracing']['sampler'] {
+  const parentBased = name.startsWith('parentbased_');
+  const kind = name.replace(/^parentbased_/, '');
+  return { parentBased, ratio: kind === 'always_on' ? 1 : kind === 'always_off' ? 0 : (arg ?? 1) };
 }
 
 function deepFreeze<T extends object>(value: T): T {

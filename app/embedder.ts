@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import type { Admission } from './batching/admission';
 import type { Scheduler } from './batching/scheduler';
@@ -21,7 +22,8 @@ export interface EmbedOutcome {
 /** What the HTTP layer calls: a request's texts in, vectors out in input order. */
 export interface Embedder {
   readonly dimension: number;
-  embed(texts: readonly string[], signal?: AbortSignal): Promise<EmbedOutcome>;
+  /** `signal` aborts when the caller has gone; `traceContext` is the request's, for the inference run's span. */
+  embed(texts: readonly string[], signal?: AbortSignal, traceContext?: Context): Promise<EmbedOutcome>;
   /** Whether inference works right now (a worker is running and not failing over and over). */
   health(): InferenceHealth;
   /** True when a request would be refused as overloaded whatever its size: refuse before reading its body. */
@@ -72,7 +74,7 @@ export function createEmbedder(model: EmbeddingModel, admission: Admission, sche
       admission.close();
       scheduler.cancelAll();
     },
-    async embed(texts, signal) {
+    async embed(texts, signal, traceContext) {
       const vectors: Float32Array[] = new Array(texts.length);
       const missing: number[] = [];
       let promptTokens = 0;
@@ -107,7 +109,7 @@ export function createEmbedder(model: EmbeddingModel, admission: Admission, sche
         }
         const tokenizeMs = performance.now() - tokenizeStart;
         permit.settle(tokenized.reduce((sum, t) => sum + t.ids.length, 0));
-        const { vectors: computed, queueMs, inferenceMs } = await scheduler.submit(tokenized, permit, signal);
+        const { vectors: computed, queueMs, inferenceMs } = await scheduler.submit(tokenized, permit, signal, traceContext);
         storeResults(computed, tokenized);
         return { vectors, promptTokens, cacheHits: texts.length - missing.length, timings: { tokenizeMs, queueMs, inferenceMs } };
       } finally {

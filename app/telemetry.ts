@@ -1,4 +1,4 @@
-import { trace, type Link } from '@opentelemetry/api';
+import { trace, TraceFlags, type Context, type Link } from '@opentelemetry/api';
 import type { Logger } from 'winston';
 import type { RunEvent, SchedulingEvent, ShedReason } from './batching/events';
 import type { Metrics } from './metrics';
@@ -20,6 +20,8 @@ export interface Telemetry {
 }
 
 const tracer = trace.getTracer('embedding-service.scheduler');
+
+const isSampled = (request: Context): boolean => ((trace.getSpanContext(request)?.traceFlags ?? 0) & TraceFlags.SAMPLED) !== 0;
 
 /** Milliseconds since the epoch of a `performance.now()` time. */
 const epochMs = (performanceMs: number) => performance.timeOrigin + performanceMs;
@@ -81,7 +83,9 @@ export function createTelemetry(logger: Logger, metrics: Metrics): Telemetry {
 
 /**
  * One `inference` span per run, linked to every request it served and a child of the one that
- * waited longest (not of whichever request's context the run loop happened to start in).
+ * waited longest (not of whichever request's context the run loop happened to start in) among
+ * those whose caller sampled them: the sampler follows the parent, so a run led by an unsampled
+ * request would otherwise go unrecorded for the sampled requests it also served.
  */
 function traceRun(run: RunEvent): void {
   const links: Link[] = run.requests.flatMap((request) => {
@@ -95,7 +99,7 @@ function traceRun(run: RunEvent): void {
       links,
       attributes: { 'batch.lane': run.lane, 'batch.size': run.texts, 'batch.padded_tokens': run.paddedTokens, 'batch.real_tokens': run.realTokens },
     },
-    run.requests[0],
+    run.requests.find(isSampled) ?? run.requests[0],
   );
   if (run.error !== undefined) span.recordException(run.error as Error);
   span.end(epochMs(run.startedAt + run.durationMs));

@@ -2,7 +2,8 @@ import { QUERY_SHARE } from './mixed';
 import { formatTaskShape } from './production';
 import type { RawResult } from './raw';
 import { SCENARIOS, WORST_CASE, scenarioId, scenarioLabel } from './scenarios';
-import { BUSY_CORES, type BenchResults, type MixedCase, type MixedResult, type ScenarioResult, type TargetCheck, type TaskShapeResult } from './types';
+import { BUSY_CORES, type BenchResults, type MixedCase, type MixedResult, type ScenarioResult, type TargetCheck, type TaskShapeKindResult, type TaskShapeResult } from './types';
+import type { CpuMsPerText } from './thread-cpu';
 
 const num = (value: number | undefined, digits = 0): string =>
   value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
@@ -222,6 +223,8 @@ export function summaryTable(r: Results): string {
 }
 
 /** The task shape: the limits, ours next to the peer per text kind, and every rate the sweep tried. */
+const sumCpu = (cpu: CpuMsPerText | undefined): number | undefined => (cpu ? cpu.main + cpu.helpers + cpu.inference : undefined);
+
 export function taskShapeSection(r: Results): string {
   const t = r.taskShape;
   if (!t) return '';
@@ -243,6 +246,10 @@ export function taskShapeSection(r: Results): string {
     row(`${kind}: sustainable texts/s at p99 ≤ ${t.options.p99LimitMs} ms (open loop)`, ok?.sustainableTextsPerS, pk?.sustainableTextsPerS, (v) => num(v, 1));
     row(`${kind}: texts/s at saturation (closed loop, c=${t.options.saturationConnections})`, ok?.saturation.textsPerS, pk?.saturation.textsPerS, (v) => num(v));
     row(`${kind}: p99 at saturation, ms`, ok?.saturation.p99Ms, pk?.saturation.p99Ms, ms, false);
+    const cpu = (s: TaskShapeKindResult | undefined) => s?.saturation.threadCpuMsPerText;
+    // The peer runs its inference on the main thread: only ours splits the request path from the model.
+    row(`${kind}: CPU per text at saturation, main + helper threads (the request path), ms`, cpu(ok)?.outsideInference, undefined, (v) => num(v, 2), false);
+    row(`${kind}: CPU per text at saturation, all threads, ms`, sumCpu(cpu(ok)), sumCpu(cpu(pk)), (v) => num(v, 2), false);
   }
   row('start to healthy, ms', o?.startToHealthyMs, p?.startToHealthyMs, (v) => num(v), false);
   row('peak RSS (VmHWM), MB', o?.peakRssMb, p?.peakRssMb, (v) => num(v), false);

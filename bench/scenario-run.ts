@@ -4,6 +4,7 @@ import type { OpenLoopResult } from './open-loop';
 import type { Scenario } from './scenarios';
 import type { StartedServer } from './server-process';
 import type { RequestTally } from './telemetry';
+import { cpuMsPerText, ThreadCpuMeter } from './thread-cpu';
 import { TextStream, type TextKind } from './texts';
 import { BUSY_CORES, type ScenarioResult } from './types';
 
@@ -53,7 +54,9 @@ export async function loadScenario(
     tally?.add(warmup.requests + warmup.non2xx);
   }
   const meter = new CpuMeter(server.pid);
+  const threads = new ThreadCpuMeter(server.pid);
   const run = await runLoad({ ...shape, durationS });
+  const used = threads.read();
   tally?.add(run.requests + run.non2xx);
-  return { ...run, cpu: meter.read() };
+  return { ...run, cpu: meter.read(), threadCpuMsPerText: cpuMsPerText(used.cpuS, run.requests * run.textsPerRequest) };
 }

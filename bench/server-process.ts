@@ -79,15 +79,17 @@ export interface ServerSpec {
   readonly stdoutFile?: string;
   /** A command that runs `node <script>` in the end (e.g. joining a cgroup first): argv before node. */
   readonly launchPrefix?: readonly string[];
-  /** Node's own flags, before the script. */
-  readonly nodeFlags?: readonly string[];
+  /** Options for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
+  readonly nodeArgs?: readonly string[];
+  /** Another node binary than the one running the benchmark (e.g. the image's, scripts/pinned-node). */
+  readonly node?: string;
 }
 
 /** Spawns `node <script>` with the given port, waits until /health answers 200 and starts sampling RSS. */
 export async function startServer(spec: ServerSpec, port: number, timeoutMs = 60_000): Promise<StartedServer> {
   const startedAt = performance.now();
-  const [command, ...prefixArgs] = [...(spec.launchPrefix ?? []), process.execPath];
-  const child = spawn(command as string, [...prefixArgs, ...(spec.nodeFlags ?? []), spec.script, ...(spec.args ?? [])], {
+  const [command, ...prefixArgs] = [...(spec.launchPrefix ?? []), spec.node ?? process.execPath];
+  const child = spawn(command as string, [...prefixArgs, ...(spec.nodeArgs ?? []), spec.script, ...(spec.args ?? [])], {
     cwd: spec.cwd,
     env: { PATH: process.env.PATH ?? '', ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -28,7 +28,7 @@ export interface ServerContext {
 export type OursConfig = 'production' | 'quiet';
 
 export type ServerPlan =
-  | { readonly kind: 'ours'; readonly config: OursConfig; readonly taskCpu: number; readonly onnxFile?: string }
+  | { readonly kind: 'ours'; readonly config: OursConfig; readonly taskCpu: number; readonly onnxFile?: string; /** Another build's app/main.js (side-by-side runs); default: this one's. */ readonly main?: string }
   | { readonly kind: 'peer'; readonly threads: number };
 
 export interface ServerRunOptions {
@@ -37,6 +37,12 @@ export interface ServerRunOptions {
   readonly plan: ServerPlan;
   /** Argv that ends up running node (e.g. joining a cgroup first). */
   readonly launchPrefix?: readonly string[];
+  /** Options for node itself (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
+  /** Another node binary (default: the one running the benchmark). */
+  readonly node?: string;
+  /** Variables added to the server's environment (e.g. for a preload). */
+  readonly extraEnv?: Readonly<Record<string, string>>;
 }
 
 /** The environment of our service for a plan: the task definition's, then the bench's tuning, then loopback and the local model. */
@@ -59,12 +65,12 @@ export function oursEnvironment(context: ServerContext, plan: Extract<ServerPlan
 }
 
 function serverSpec(context: ServerContext, options: ServerRunOptions, port: number, logFile: string, otlpUrl: string | undefined): ServerSpec {
-  const common = { name: options.label, cwd: context.repo, stdoutFile: logFile, ...(options.launchPrefix ? { launchPrefix: options.launchPrefix } : {}) };
+  const common = { name: options.label, cwd: context.repo, stdoutFile: logFile, ...(options.launchPrefix ? { launchPrefix: options.launchPrefix } : {}), ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}), ...(options.node ? { node: options.node } : {}) };
   const plan = options.plan;
   if (plan.kind === 'peer') {
     return { ...common, script: path.join(__dirname, 'peer-server.js'), args: [context.modelDir, String(port), String(plan.threads)], env: { HOST: '127.0.0.1' } };
   }
-  return { ...common, script: OURS_MAIN, nodeFlags: SERVICE_NODE_FLAGS, env: oursEnvironment(context, plan, port, otlpUrl) };
+  return { ...common, script: plan.main ?? OURS_MAIN, nodeArgs: [...SERVICE_NODE_FLAGS, ...(common.nodeArgs ?? [])], env: { ...oursEnvironment(context, plan, port, otlpUrl), ...options.extraEnv } };
 }
 
 /** Our service as compiled beside this file (dist/ for `npm run bench`). */

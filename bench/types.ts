@@ -7,10 +7,14 @@ import type { TaskShape } from './production';
 import type { SweepResult } from './rate-sweep';
 import type { RawResult } from './raw';
 import type { TelemetryResult } from './telemetry';
+import type { CpuMsPerText } from './thread-cpu';
 import type { TokenStats } from './token-stats';
 
-/** A measured run, with the CPU each party used meanwhile (the machine was not idle when `cpu.other` ≥ BUSY_CORES). */
-export type ScenarioResult = LoadResult & { readonly cpu: CpuUsage };
+/**
+ * A measured run, with the CPU each party used meanwhile (the machine was not idle when `cpu.other` ≥ BUSY_CORES)
+ * and the server's CPU per text by thread role (bench/thread-cpu.ts).
+ */
+export type ScenarioResult = LoadResult & { readonly cpu: CpuUsage; readonly threadCpuMsPerText?: CpuMsPerText };
 export type OpenLoopPoint = OpenLoopResult & { readonly cpu: CpuUsage };
 export const BUSY_CORES = 0.15;
 

@@ -1,4 +1,4 @@
-import { context as otelContext, type Context } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { callerClosed, inferenceFailed, overloaded, ServiceError, shuttingDown } from '../errors';
 import type { TokenizedText } from '../model';
 import type { Admission, Permit } from './admission';
@@ -62,8 +62,11 @@ export class Scheduler {
     this.listeners.add(listener);
   }
 
-  /** Queues a request's texts under its permit (which names its lane) and resolves with their vectors, in order. */
-  async submit(texts: readonly TokenizedText[], permit: Permit, signal?: AbortSignal): Promise<SubmitResult> {
+  /**
+   * Queues a request's texts under its permit (which names its lane) and resolves with their
+   * vectors, in order. `traceContext`: the request's, which its runs' events carry.
+   */
+  async submit(texts: readonly TokenizedText[], permit: Permit, signal?: AbortSignal, traceContext: Context = ROOT_CONTEXT): Promise<SubmitResult> {
     if (texts.length === 0) return { vectors: [], queueMs: 0, inferenceMs: 0 };
     if (this.closed) throw shuttingDown();
     if (signal?.aborted) throw callerClosed();
@@ -73,7 +76,7 @@ export class Scheduler {
         permit,
         lane: permit.lane,
         enqueuedAt: performance.now(),
-        traceContext: otelContext.active(),
+        traceContext,
         vectors: new Array<Float32Array>(texts.length),
         remaining: texts.length,
         startedAt: undefined,

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import express, { type Express } from 'express';
 import type { Logger } from 'winston';
 import type { Config } from '../config';
@@ -9,6 +10,7 @@ import { errorHandler } from './error-writer';
 import { closeConnectionsWhenStopping, type InFlightRequests } from './in-flight';
 import type { Lifecycle } from './lifecycle';
 import { requestLogger } from './request-log';
+import { traceRequests } from './request-span';
 import { buildOpenApiDocument } from './openapi';
 import { createJsonResponder } from './responses';
 import { RouteTable, servedRoutes } from './route-table';
@@ -30,7 +32,7 @@ export interface AppDeps {
   readonly onShed: (reason: HttpShedReason) => void;
 }
 
-/** The Express app: per-request bookkeeping, the 405 guard, the routers, then 404 and the one error writer. */
+/** The Express app: per-request bookkeeping (a span when tracing is on), the 405 guard, the routers, then 404 and the one error writer. */
 export function createApp({ config, model, logger, lifecycle, metrics, inFlight, onShed }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -47,6 +49,8 @@ export function createApp({ config, model, logger, lifecycle, metrics, inFlight,
   const table = new RouteTable(servedRoutes(routers));
   openApi = buildOpenApiDocument(config, table.routes, model.name);
 
+  // main.ts starts tracing when an endpoint is configured; then every request gets its span.
+  if (config.tracing.otlpEndpoint) app.use(traceRequests(trace.getTracer('embedding-service.http')));
   app.use(requestLogger(logger, metrics));
   app.use(inFlight.track);
   app.use(closeConnectionsWhenStopping(lifecycle));

@@ -1,11 +1,11 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { trace } from '@opentelemetry/api';
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'winston';
 import { closeAfterWrite } from './connections';
 import { dialectFor, toErrorResponse, type ErrorDialect, type ErrorResponse } from './error-response';
 import { CLIENT_CLOSED_STATUS, setLogLevel } from './request-log';
+import { requestTrace } from './request-span';
 
 /**
  * The one writer of error responses. Every refusal the service answers goes through here: the
@@ -79,7 +79,7 @@ export function errorHandler(logger: Logger, dialectOf: (path: string) => ErrorD
     }
     if (response.serverFault) {
       logger.error('request failed', { method: req.method, path: req.path, error: (error as Error)?.stack ?? String(error) });
-      trace.getActiveSpan()?.recordException(error as Error);
+      requestTrace(res)?.span.recordException(error as Error);
     }
     sendError(res, error, dialectOf(req.path));
   };

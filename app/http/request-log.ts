@@ -1,8 +1,8 @@
-import { trace } from '@opentelemetry/api';
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'winston';
 import type { Metrics } from '../metrics';
 import type { ErrorResponse, LogLevel } from './error-response';
+import { requestTrace } from './request-span';
 
 /** The status logged and counted for a request whose caller went away before it was answered (nginx's). */
 export const CLIENT_CLOSED_STATUS = 499;
@@ -48,7 +48,6 @@ export const roundMs = (ms: number): number => Math.round(ms * 100) / 100;
 export function requestLogger(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
-    const traceId = trace.getActiveSpan()?.spanContext().traceId;
     res.once('close', () => {
       const bySocket = answeredOnSocket.get(res);
       const status = bySocket?.status ?? (res.headersSent ? res.statusCode : CLIENT_CLOSED_STATUS);
@@ -58,6 +57,7 @@ export function requestLogger(logger: Logger, metrics: Metrics): RequestHandler 
         bySocket?.logLevel ??
         (status === CLIENT_CLOSED_STATUS ? 'info' : ((res.locals.logLevel as LogLevel | undefined) ?? (status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info')));
       if (req.path === '/health' && status === 200) return; // probes every few seconds
+      const traceId = requestTrace(res)?.span.spanContext().traceId;
       logger.log(level, 'request', {
         method: req.method,
         path: req.path,

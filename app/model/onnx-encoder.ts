@@ -7,8 +7,9 @@ export interface SessionOptions {
   readonly intraOpThreads: number;
   readonly cpuMemArena: boolean;
   /**
-   * Let idle intra-op threads spin-wait for work. Faster on an otherwise idle machine, but the
-   * spinning steals the CPU the HTTP thread needs between runs.
+   * Let idle intra-op threads spin-wait for work within a run (faster parallel sections). They
+   * stop spinning when a run ends (onnxruntime's `session.force_spinning_stop`), so that between
+   * runs the cores go to the HTTP thread, not to a thread waiting for the next run.
    */
   readonly allowSpinning?: boolean;
   /** Write the graph after onnxruntime's optimisations here (to inspect which fusions it applied). */
@@ -46,7 +47,7 @@ function createSession(file: string, options: SessionOptions): Promise<ort.Infer
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: 1,
     enableCpuMemArena: options.cpuMemArena,
-    extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
+    extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' }, force_spinning_stop: '1' } },
     ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
   });
 }

@@ -8,6 +8,7 @@ import type { HttpShedReason } from '../../telemetry';
 import { BodyBudget } from '../body-budget';
 import { recordTimings, traceEmbeddingsRequest } from '../embedding-telemetry';
 import { readJsonBody, requireJsonBody } from '../json-body';
+import { requestTrace } from '../request-span';
 import type { Lifecycle } from '../lifecycle';
 import { roundMs } from '../request-log';
 import type { JsonList, JsonResponder } from '../responses';
@@ -67,8 +68,9 @@ export function createEmbeddingRunner(
     jsonBody: [requireJsonBody, refuseWhenSaturated, readJsonBody({ maxBytes: config.http.maxBodyBytes, budget, onShed: () => onShed('body_bytes') })],
     async run(req, texts) {
       const started = performance.now();
-      traceEmbeddingsRequest(model.name);
-      const outcome = await embedder().embed(texts, requestAbortSignal(req));
+      const res = req.res as Response;
+      traceEmbeddingsRequest(res, model.name);
+      const outcome = await embedder().embed(texts, requestAbortSignal(req), requestTrace(res)?.context);
       recordTimings(req, texts.length, outcome, metrics);
       return { outcome, processingMs: roundMs(performance.now() - started) };
     },

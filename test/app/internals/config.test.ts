@@ -18,8 +18,19 @@ describe('loadConfig', () => {
       supervision: { failureLimit: 3, failureWindowMs: 300_000 },
       cache: { entries: 0 },
       logLevel: 'info',
-      tracing: { otlpEndpoint: undefined, serviceName: 'embedding-service' },
+      tracing: { otlpEndpoint: undefined, serviceName: 'embedding-service', sampler: { parentBased: true, ratio: 1 } },
     });
+  });
+
+  it('reads the standard sampler variables: follow the caller, sample a ratio of root requests', () => {
+    const sampler = (env: NodeJS.ProcessEnv) => loadConfig(env, twoCpus).tracing.sampler;
+    expect(sampler({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' })).toEqual({ parentBased: true, ratio: 0.25 });
+    expect(sampler({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' })).toEqual({ parentBased: true, ratio: 1 });
+    expect(sampler({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' })).toEqual({ parentBased: true, ratio: 0 });
+    expect(sampler({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' })).toEqual({ parentBased: false, ratio: 0.1 });
+    expect(sampler({ OTEL_TRACES_SAMPLER: 'always_on' })).toEqual({ parentBased: false, ratio: 1 });
+    expect(() => sampler({ OTEL_TRACES_SAMPLER: 'jaeger_remote' })).toThrow(/OTEL_TRACES_SAMPLER/);
+    expect(() => sampler({ OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
   });
 
   it('reads every variable it documents', () => {

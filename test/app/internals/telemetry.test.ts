@@ -13,8 +13,8 @@ function source<E>() {
   return { subscribe: (listener: (event: E) => void) => void listeners.push(listener), fire: (event: E) => listeners.forEach((l) => l(event)) };
 }
 
-const requestContext = (spanId: string): Context =>
-  trace.setSpanContext(ROOT_CONTEXT, { traceId: `${spanId}${spanId}`.padEnd(32, '0'), spanId, traceFlags: TraceFlags.SAMPLED });
+const requestContext = (spanId: string, traceFlags = TraceFlags.SAMPLED): Context =>
+  trace.setSpanContext(ROOT_CONTEXT, { traceId: `${spanId}${spanId}`.padEnd(32, '0'), spanId, traceFlags });
 
 describe('telemetry: events to metrics, log lines and spans, each in one place', () => {
   const exporter = new InMemorySpanExporter();
@@ -62,6 +62,20 @@ describe('telemetry: events to metrics, log lines and spans, each in one place',
     const ms = (hr: [number, number]) => hr[0] * 1000 + hr[1] / 1e6;
     expect(ms(span!.endTime) - ms(span!.startTime)).toBeCloseTo(40, 0);
     expect(ms(span!.startTime)).toBeCloseTo(performance.timeOrigin + startedAt, 0);
+  });
+
+  it('records a run led by a request its caller did not sample, as a child of the oldest sampled one', () => {
+    const { scheduling } = setUp();
+    exporter.reset();
+    const requests = [requestContext('aaaaaaaaaaaaaaaa', TraceFlags.NONE), requestContext('bbbbbbbbbbbbbbbb'), requestContext('cccccccccccccccc')];
+    scheduling.fire({ type: 'run', lane: 'interactive', texts: 3, realTokens: 30, paddedTokens: 30, startedAt: performance.now(), durationMs: 5, maxQueueWaitMs: 1, requests });
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.parentSpanContext?.spanId).toBe('bbbbbbbbbbbbbbbb');
+    expect(span?.links.map((link) => link.context.spanId)).toEqual(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc']);
+    // A run that served no sampled request is not recorded (the sampler follows its parent).
+    exporter.reset();
+    scheduling.fire({ type: 'run', lane: 'interactive', texts: 1, realTokens: 5, paddedTokens: 5, startedAt: performance.now(), durationMs: 1, maxQueueWaitMs: 0, requests: [requestContext('dddddddddddddddd', TraceFlags.NONE)] });
+    expect(exporter.getFinishedSpans()).toEqual([]);
   });
 
   it('logs a failed run at error with its stack, counts it, and marks its span', async () => {

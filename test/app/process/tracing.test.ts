@@ -22,6 +22,9 @@ describe('tracing', () => {
       );
       const embed = callerContext();
       expect((await postJson(`${base}/embed`, { texts: ['one'] }, { traceparent: embed.traceparent })).status).toBe(200);
+      // A caller that decided not to sample (flags 00): the service follows it (ParentBased), records nothing.
+      const unsampled = callerContext();
+      expect((await postJson(`${base}/embed`, { texts: ['not me'] }, { traceparent: unsampled.traceparent.replace(/-01$/, '-00') })).status).toBe(200);
       expect((await fetch(`${base}/metrics`)).status).toBe(200);
       service.kill('SIGTERM'); // shutdown flushes the exporter
       expect((await service.exited).code).toBe(0);
@@ -39,6 +42,7 @@ describe('tracing', () => {
         expect(attributeOf(span!, 'embedding.inference_ms')?.doubleValue).toBeGreaterThan(0);
         expect(attributeOf(span!, 'http.route')?.stringValue).toBe('/v1/embeddings');
       });
+      expect(receiver.spans.filter((s) => s.traceId === unsampled.traceId)).toEqual([]);
       const embedSpan = receiver.spans.find((s) => s.traceId === embed.traceId && s.kind === SPAN_KIND_SERVER);
       expect(embedSpan?.name).toBe(`embeddings ${MODEL}`);
       expect(service.logs.find((e) => e.message === 'request' && e.path === '/embed')?.trace_id).toBe(embed.traceId);
