@@ -45,6 +45,7 @@ export function drainOnStop(targets: DrainTargets): () => Promise<StopOutcome> {
     inFlight.closeConnectionsAfterResponse();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    logger.info('draining', { in_flight: inFlight.size, grace_ms: graceMs });
     if (!(await inFlight.whenEmpty(graceMs))) {
       logger.warn('shutdown grace period over; answering unfinished requests with 503', { grace_ms: graceMs, in_flight: inFlight.size });
       lifecycle.embedder?.cancelAll();

@@ -1,6 +1,7 @@
 import { ServiceProcess } from '../support/child';
 import { faultEnv, sleep, within } from '../support/faults';
 import { fullModelDir } from '../support/models';
+import { waitUntilRead } from '../support/metrics';
 import { postJson } from '../support/server';
 
 /**
@@ -100,7 +101,15 @@ describe('inference worker faults', () => {
       const now = await health(base);
       return now.status === 503 && now.body.status === 'failing' && /stuck in native code/.test(now.body.reason ?? '');
     });
-    expect((await embed(base, 'served by the replacement')).status).toBe(200);
+    // The replacement loads the model meanwhile (seconds on a busy machine): until then a request is
+    // refused as not ready, with Retry-After, and never fails.
+    const refusals: number[] = [];
+    await within(30_000, async () => {
+      const answer = await embed(base, 'served by the replacement');
+      if (answer.status !== 200) refusals.push(answer.status === 503 && answer.headers.get('retry-after') !== null ? 503 : answer.status);
+      return answer.status === 200;
+    });
+    expect(refusals.filter((status) => status !== 503)).toEqual([]);
     // Once the native call returns, the old thread ends and health is clear again (one failure is under the limit).
     await within(10_000, async () => (await health(base)).status === 200);
   });
@@ -113,6 +122,7 @@ describe('inference worker faults', () => {
     const { service, base } = await start(faultEnv(fault, { INFERENCE_TIMEOUT_MIN_MS: '60000', SHUTDOWN_GRACE_MS: String(grace), EMBEDDING_FAULT_BLOCK_S: '20' }));
     const inFlight = embed(base);
     const openAi = postJson(`${base}/v1/embeddings`, { input: 'queued behind the hung run' });
+    await waitUntilRead(base, '/embed', 2); // both in flight: neither still in the listen backlog, which closing resets
     await sleep(300);
     const signalled = Date.now();
     service.kill('SIGTERM');

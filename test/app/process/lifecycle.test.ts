@@ -1,26 +1,8 @@
 import net from 'node:net';
 import { ServiceProcess } from '../support/child';
 import { fullModelDir } from '../support/models';
+import { waitUntilRead } from '../support/metrics';
 import { postJson } from '../support/server';
-
-/**
- * Waits (bounded) until the server has read `count` requests to `route`: in flight now or already
- * answered. A request the kernel has accepted but the server has not read yet sits in the listen
- * backlog, and closing the listener on SIGTERM resets it; so a test about what happens to requests
- * in flight must not signal before they are.
- */
-async function waitUntilRead(base: string, route: string, count: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = await (await fetch(`${base}/metrics`)).text();
-    const inFlight = Number(/^embedding_http_requests_in_flight (\d+)$/m.exec(text)?.[1] ?? 0) - 1; // the scrape counts itself
-    const answered = [...text.matchAll(new RegExp(`^embedding_http_request_duration_seconds_count\\{[^}]*route="${route}"[^}]*\\} (\\d+)$`, 'gm'))]
-      .reduce((sum, match) => sum + Number(match[1]), 0);
-    if (inFlight + answered >= count) return;
-    if (Date.now() > deadline) throw new Error(`the server read ${inFlight + answered} of ${count} requests in ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** The real process: start-up and draining on SIGTERM (start-up failures: startup.test.ts). */
 describe('service process', () => {
@@ -129,7 +111,7 @@ describe('service process', () => {
     const inFlight = postJson(`${base}/embed`, { texts: Array.from({ length: 40 }, (_, j) => `${j} ${text}`) });
     await waitUntilRead(base, '/embed', 1);
     service.kill('SIGTERM');
-    await service.waitForLog((e) => e.message === 'shutting down');
+    await service.waitForLog((e) => e.message === 'draining'); // logged once the listener is closed
     // A new connection, as a new client makes: fetch would reuse an idle keep-alive connection
     // of this test's own polls, which the server closes at shutdown (a reset of another kind).
     const late = await new Promise<string>((resolve) => {
